@@ -1,0 +1,141 @@
+# Frontdesk build. Plain make: explicit object lists, -MMD dependencies,
+# protobuf-c code generated from proto/ into the build folder (never committed).
+#
+#   make            build frontdeskd, desk and the tests
+#   make run        deps + build + private PostgreSQL + migrations + demo + server
+#   make test       deps + build + the whole suite (ends "N passed, N failed")
+#   make test SANITIZE=1   the suite under ASan+UBSan (separate build folder)
+#   make valgrind   the suite with every binary under valgrind memcheck
+#   make deps       install the Debian packages (no-op when present)
+#   make format     clang-format every C file
+
+SANITIZE ?=
+WERROR ?= $(if $(CI),1,)
+ifeq ($(SANITIZE),1)
+BUILD ?= build/asan
+SAN_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+else
+BUILD ?= build/release
+SAN_FLAGS =
+endif
+GEN := build/gen
+
+CC ?= cc
+CFLAGS ?= -O2 -g
+WARN := -Wall -Wextra -Wformat=2 -Wshadow -Wno-unused-parameter -Wstrict-prototypes \
+        -Wmissing-prototypes -Wvla
+ifeq ($(WERROR),1)
+WARN += -Werror
+endif
+CPPFLAGS := -std=c11 -D_GNU_SOURCE -I. -Icommon -I$(GEN) -Iserver -Iclient/lib -I/usr/include/postgresql \
+            -DFD_SOURCE_DIR='"$(CURDIR)"'
+ALL_CFLAGS = $(CPPFLAGS) $(CFLAGS) $(SAN_FLAGS) -MMD -MP
+LDFLAGS += $(SAN_FLAGS)
+LIBS := -lnng -lprotobuf-c -lpq -luv -lsodium -lpthread -lm
+
+PROTOS := $(wildcard proto/frontdesk/v1/*.proto)
+PB_C := $(patsubst proto/%.proto,$(GEN)/%.pb-c.c,$(PROTOS))
+PB_H := $(PB_C:.c=.h)
+PB_O := $(patsubst $(GEN)/%.c,$(BUILD)/gen/%.o,$(PB_C))
+
+COMMON_SRC := common/status.c common/arena.c common/log.c common/util.c common/wire.c
+
+SERVER_SRC := server/config.c server/listener.c server/dispatch.c server/methods.c \
+              server/workq.c server/events.c server/auth.c server/audit.c \
+              server/migrate.c server/admin_tools.c server/server.c \
+              server/db/conn.c server/db/sqlstate.c \
+              server/handlers/health.c server/handlers/auth.c server/handlers/admin.c
+
+CLIENT_SRC := client/lib/client.c client/lib/events.c
+
+DESK_SRC := client/cli/desk.c client/cli/output.c client/cli/settings.c \
+            client/cli/cmd_session.c client/cli/cmd_admin.c
+
+TEST_SUPPORT_SRC := tests/harness.c tests/support/pg.c tests/support/server_proc.c
+
+obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
+
+COMMON_O := $(call obj,$(COMMON_SRC)) $(PB_O)
+SERVER_O := $(call obj,$(SERVER_SRC))
+CLIENT_O := $(call obj,$(CLIENT_SRC))
+DESK_O := $(call obj,$(DESK_SRC))
+TEST_SUPPORT_O := $(call obj,$(TEST_SUPPORT_SRC))
+
+TEST_SRC := $(sort $(wildcard tests/unit/test_*.c tests/rpc/test_*.c tests/e2e/test_*.c))
+TEST_BIN := $(patsubst %.c,$(BUILD)/%,$(TEST_SRC))
+
+FRONTDESKD := $(BUILD)/bin/frontdeskd
+DESK := $(BUILD)/bin/desk
+
+.PHONY: all deps run test valgrind format clean tests
+all: $(FRONTDESKD) $(DESK) tests
+tests: $(TEST_BIN)
+
+# Generated protobuf-c sources. Every object depends on every generated
+# header so a first build never compiles before the headers exist.
+$(GEN)/%.pb-c.c $(GEN)/%.pb-c.h: proto/%.proto
+	@mkdir -p $(GEN)
+	protoc-c --c_out=$(GEN) -Iproto $<
+
+$(BUILD)/gen/%.o: $(GEN)/%.c $(PB_H)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -w -c -o $@ $<
+
+$(BUILD)/%.o: %.c $(PB_H)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(WARN) -c -o $@ $<
+
+$(BUILD)/libfrontdeskd.a: $(SERVER_O)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/libfrontdesk-client.a: $(CLIENT_O)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/libfrontdesk-common.a: $(COMMON_O)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(FRONTDESKD): $(BUILD)/server/main.o $(BUILD)/libfrontdeskd.a $(BUILD)/libfrontdesk-common.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(DESK): $(DESK_O) $(BUILD)/libfrontdesk-client.a $(BUILD)/libfrontdesk-common.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/tests/%: tests/%.c $(TEST_SUPPORT_O) $(BUILD)/libfrontdeskd.a \
+		$(BUILD)/libfrontdesk-client.a $(BUILD)/libfrontdesk-common.a $(PB_H)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(WARN) -Itests -o $@ $< $(TEST_SUPPORT_O) \
+		$(BUILD)/libfrontdeskd.a $(BUILD)/libfrontdesk-client.a \
+		$(BUILD)/libfrontdesk-common.a $(LDFLAGS) $(LIBS)
+
+$(BUILD)/tests/%.o: tests/%.c $(PB_H)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(WARN) -Itests -c -o $@ $<
+
+deps:
+	@server/scripts/deps.sh
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	@BUILD=$(BUILD) server/scripts/run-demo.sh
+
+test: deps
+	@$(MAKE) --no-print-directory all
+	@BUILD=$(BUILD) tests/run.sh
+
+valgrind: deps
+	@$(MAKE) --no-print-directory all
+	@BUILD=$(BUILD) FD_VALGRIND=1 tests/run.sh
+
+format:
+	clang-format -i $(COMMON_SRC) $(SERVER_SRC) server/main.c $(CLIENT_SRC) $(DESK_SRC) \
+		$(wildcard common/*.h server/*.h server/*/*.h client/*/*.h tests/*.h tests/*/*.c tests/*/*.h)
+
+clean:
+	rm -rf build
+
+-include $(shell find build -name '*.d' 2>/dev/null)

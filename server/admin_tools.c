@@ -1,0 +1,239 @@
+/*
+ * Admin commands that run once against the database, outside any session:
+ * `create-admin` (the first admin of a new clinic) and `seed-demo` (the
+ * demo clinic for `make run`). Both connect with the server's configuration
+ * and write an audit row for what they did.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "auth.h"
+#include "config.h"
+#include "db/db.h"
+#include "server.h"
+
+static PGresult *exec_params(PGconn *c, const char *sql, int n,
+			     const char *const *values)
+{
+	PGresult *r = PQexecParams(c, sql, n, NULL, values, NULL, NULL, 0);
+	ExecStatusType s = PQresultStatus(r);
+
+	if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK)
+		return r;
+	fprintf(stderr, "frontdeskd: database error: %s",
+		PQresultErrorMessage(r));
+	PQclear(r);
+	return NULL;
+}
+
+static int exec_ok(PGconn *c, const char *sql, int n, const char *const *values)
+{
+	PGresult *r = exec_params(c, sql, n, values);
+
+	if (!r)
+		return -1;
+	PQclear(r);
+	return 0;
+}
+
+/* Reads a password from FRONTDESK_PASSWORD, from one stdin line
+ * (--password-stdin), or from the terminal without echo. */
+static int read_password(bool from_stdin, char *buf, size_t size)
+{
+	const char *env = getenv("FRONTDESK_PASSWORD");
+	struct termios old, quiet;
+	bool tty = false;
+
+	if (env && !from_stdin) {
+		snprintf(buf, size, "%s", env);
+		return 0;
+	}
+	if (!from_stdin && isatty(STDIN_FILENO)) {
+		fprintf(stderr, "Password for the new admin: ");
+		if (tcgetattr(STDIN_FILENO, &old) == 0) {
+			quiet = old;
+			quiet.c_lflag &= ~(tcflag_t)ECHO;
+			tty = tcsetattr(STDIN_FILENO, TCSANOW, &quiet) == 0;
+		}
+	}
+	char *got = fgets(buf, (int)size, stdin);
+	if (tty) {
+		tcsetattr(STDIN_FILENO, TCSANOW, &old);
+		fputc('\n', stderr);
+	}
+	if (!got)
+		return -1;
+	buf[strcspn(buf, "\r\n")] = '\0';
+	return 0;
+}
+
+static PGconn *connect_or_report(void)
+{
+	char err[512];
+	PGconn *c = db_connect(err, sizeof err);
+
+	if (!c)
+		fprintf(stderr,
+			"frontdeskd: cannot reach the database: %s\n"
+			"  set FRONTDESK_DB (a libpq conninfo) or the PG* variables\n",
+			err);
+	return c;
+}
+
+static int insert_staff(PGconn *c, const char *username, const char *name,
+			const char *password, const char *roles, bool *created)
+{
+	char hash[crypto_pwhash_STRBYTES];
+	fd_status st;
+
+	if (auth_password_policy(password, &st) != FD_OK) {
+		fprintf(stderr, "frontdeskd: %s\n", st.message);
+		return EX_DATAERR;
+	}
+	if (auth_hash_password(password, hash) != 0) {
+		fprintf(stderr, "frontdeskd: out of memory hashing the password\n");
+		return EX_OSERR;
+	}
+	const char *v[] = { username, name, hash, roles };
+	PGresult *r = exec_params(
+		c,
+		"INSERT INTO staff (username, display_name, password_hash, roles)"
+		" VALUES ($1, $2, $3, $4::text[]) ON CONFLICT (username) DO NOTHING"
+		" RETURNING id",
+		4, v);
+	if (!r)
+		return EX_DATAERR;
+	*created = PQntuples(r) == 1;
+	if (*created) {
+		const char *a[] = { PQgetvalue(r, 0, 0) };
+		PGresult *ar = exec_params(
+			c,
+			"INSERT INTO audit_log (method, subject, outcome)"
+			" VALUES ('frontdeskd create-staff', 'staff:' || $1, 'OK')",
+			1, a);
+		PQclear(ar);
+	}
+	PQclear(r);
+	return 0;
+}
+
+int admin_create_admin(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "user", required_argument, NULL, 'u' },
+		{ "name", required_argument, NULL, 'n' },
+		{ "password-stdin", no_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0, 0, 0, 0 },
+	};
+	const char *user = NULL, *name = NULL;
+	bool from_stdin = false;
+	char password[AUTH_PASSWORD_MAX + 2];
+	int ch, rc;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'u': user = optarg; break;
+		case 'n': name = optarg; break;
+		case 's': from_stdin = true; break;
+		case 'h':
+			printf("usage: frontdeskd create-admin --user NAME [--name \"Display Name\"] [--password-stdin]\n"
+			       "  The password comes from FRONTDESK_PASSWORD, stdin, or a prompt.\n");
+			return 0;
+		default:
+			return EX_USAGE;
+		}
+	}
+	if (!user) {
+		fprintf(stderr, "usage: frontdeskd create-admin --user NAME [--name \"Display Name\"] [--password-stdin]\n");
+		return EX_USAGE;
+	}
+	if (read_password(from_stdin, password, sizeof password) != 0) {
+		fprintf(stderr, "frontdeskd: no password given\n");
+		return EX_USAGE;
+	}
+	PGconn *c = connect_or_report();
+	if (!c)
+		return EX_UNAVAILABLE;
+	bool created = false;
+	rc = insert_staff(c, user, name ? name : user, password, "{admin}", &created);
+	sodium_memzero(password, sizeof password);
+	PQfinish(c);
+	if (rc)
+		return rc;
+	if (!created) {
+		fprintf(stderr, "frontdeskd: a staff member named %s already exists\n", user);
+		return EX_DATAERR;
+	}
+	printf("created admin %s\n", user);
+	return 0;
+}
+
+int admin_seed_demo(int argc, char **argv)
+{
+	static const struct {
+		const char *username, *name, *roles;
+	} demo_staff[] = {
+		{ "admin", "Clinic Administrator", "{admin}" },
+		{ "reception1", "Rosa Alvarez (reception)", "{front_desk}" },
+		{ "reception2", "Tom Becker (reception)", "{front_desk}" },
+		{ "nurse1", "Nadia Okafor, RN", "{nurse}" },
+		{ "billing1", "Bill Chen (billing)", "{billing}" },
+		{ "drsmith", "Dr. Jane Smith", "{provider}" },
+	};
+	const char *password = getenv("FRONTDESK_DEMO_PASSWORD");
+	const char *tz = getenv("FRONTDESK_DEMO_TIME_ZONE");
+	bool printed_default = false;
+
+	(void)argc;
+	(void)argv;
+	if (!password || !*password) {
+		password = "frontdesk-demo";
+		printed_default = true;
+	}
+	if (!tz || !*tz)
+		tz = "America/New_York";
+	PGconn *c = connect_or_report();
+	if (!c)
+		return EX_UNAVAILABLE;
+	const char *loc[] = { tz };
+	if (exec_ok(c,
+		    "INSERT INTO locations (code, name, time_zone)"
+		    " VALUES ('main', 'Frontdesk Demo Clinic', $1)"
+		    " ON CONFLICT (code) DO NOTHING",
+		    1, loc) != 0 ||
+	    exec_ok(c,
+		    "INSERT INTO desks (code, name, location_id)"
+		    " SELECT d.code, d.name, l.id FROM locations l,"
+		    " (VALUES ('front-1', 'Front desk 1'), ('front-2', 'Front desk 2'),"
+		    "         ('phone-1', 'Phone desk')) AS d(code, name)"
+		    " WHERE l.code = 'main' ON CONFLICT (code) DO NOTHING",
+		    0, NULL) != 0) {
+		PQfinish(c);
+		return EX_DATAERR;
+	}
+	for (size_t i = 0; i < sizeof demo_staff / sizeof demo_staff[0]; i++) {
+		bool created;
+		int rc = insert_staff(c, demo_staff[i].username, demo_staff[i].name,
+				      password, demo_staff[i].roles, &created);
+		if (rc) {
+			PQfinish(c);
+			return rc;
+		}
+	}
+	PQfinish(c);
+	printf("demo clinic ready: location 'main' (%s), desks front-1, front-2, phone-1\n"
+	       "staff: admin, reception1, reception2, nurse1, billing1, drsmith\n",
+	       tz);
+	if (printed_default)
+		printf("password for every demo login: %s (set FRONTDESK_DEMO_PASSWORD to choose one)\n",
+		       password);
+	return 0;
+}

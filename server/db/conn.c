@@ -1,0 +1,215 @@
+/*
+ * Connections and the query helpers of db.h. A worker keeps one PGconn for
+ * its lifetime and reconnects on demand after the database comes back; the
+ * reconnect is throttled so a down database answers UNAVAILABLE at once.
+ */
+#include "db.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "methods.h"
+#include "log.h"
+#include "util.h"
+
+volatile int db_up = 1;
+
+void dbp_text(db_params *p, const char *s)
+{
+	p->values[p->n] = s;
+	p->lengths[p->n] = 0;
+	p->formats[p->n] = 0;
+	p->n++;
+}
+
+void dbp_text_or_null(db_params *p, const char *s)
+{
+	dbp_text(p, s && *s ? s : NULL);
+}
+
+void dbp_int(db_params *p, long long v)
+{
+	snprintf(p->ints[p->n], sizeof p->ints[p->n], "%lld", v);
+	dbp_text(p, p->ints[p->n]);
+}
+
+void dbp_bool(db_params *p, bool v)
+{
+	dbp_text(p, v ? "t" : "f");
+}
+
+void dbp_bytes(db_params *p, const void *bytes, size_t len)
+{
+	p->values[p->n] = bytes;
+	p->lengths[p->n] = (int)len;
+	p->formats[p->n] = 1;
+	p->n++;
+}
+
+PGconn *db_connect(char *err, size_t err_size)
+{
+	/* Our own keywords first; the operator's conninfo (expanded by
+	 * libpq, so "postgresql://" URIs work too) overrides them, and PG*
+	 * environment variables fill in whatever neither names. */
+	const char *keys[] = { "connect_timeout", "application_name",
+			       "options", "dbname", NULL };
+	const char *vals[] = { "3", "frontdeskd", "-c TimeZone=UTC",
+			       cfg_str(CFG_DB), NULL };
+	PGconn *c = PQconnectdbParams(keys, vals, 1);
+
+	if (PQstatus(c) != CONNECTION_OK) {
+		snprintf(err, err_size, "%s", PQerrorMessage(c));
+		size_t n = strlen(err);
+		while (n && (err[n - 1] == '\n' || err[n - 1] == ' '))
+			err[--n] = '\0';
+		PQfinish(c);
+		return NULL;
+	}
+	return c;
+}
+
+PGconn *db_conn_get(db_conn *dc)
+{
+	char err[512];
+	int64_t now = fd_now_mono_ms();
+
+	if (dc->conn && PQstatus(dc->conn) == CONNECTION_OK)
+		return dc->conn;
+	if (dc->conn) {
+		PQfinish(dc->conn);
+		dc->conn = NULL;
+	}
+	if (dc->last_attempt_ms && now - dc->last_attempt_ms < 1000)
+		return NULL;
+	dc->last_attempt_ms = now;
+	dc->conn = db_connect(err, sizeof err);
+	if (!dc->conn) {
+		if (db_up)
+			log_error("database unreachable: %s", err);
+		db_up = 0;
+		return NULL;
+	}
+	if (!db_up)
+		log_info("database reachable again");
+	db_up = 1;
+	return dc->conn;
+}
+
+void db_conn_check(db_conn *dc)
+{
+	if (dc->conn && PQstatus(dc->conn) != CONNECTION_OK) {
+		PQfinish(dc->conn);
+		dc->conn = NULL;
+		db_up = 0;
+		/* Allow an immediate retry: the next call reconnects at once
+		 * if the database is already back (a restart). */
+		dc->last_attempt_ms = 0;
+	}
+}
+
+void db_conn_close(db_conn *dc)
+{
+	if (dc->conn)
+		PQfinish(dc->conn);
+	dc->conn = NULL;
+}
+
+PGresult *db_query(fd_ctx *ctx, const char *sql, const db_params *p)
+{
+	PGresult *r = PQexecParams(ctx->conn, sql, p ? p->n : 0, NULL,
+				   p ? p->values : NULL, p ? p->lengths : NULL,
+				   p ? p->formats : NULL, 0);
+	ExecStatusType rs = PQresultStatus(r);
+
+	if (rs == PGRES_TUPLES_OK || rs == PGRES_COMMAND_OK)
+		return r;
+
+	const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+	const char *constraint =
+		r ? PQresultErrorField(r, PG_DIAG_CONSTRAINT_NAME) : NULL;
+	int code = db_status_from_sqlstate(state, constraint, &ctx->status);
+	/* The primary message can quote values (patient data): only the
+	 * SQLSTATE, the constraint and the method go to the log. */
+	if (code == FD_INTERNAL || code == FD_UNAVAILABLE)
+		log_error("database error in %s: sqlstate %s constraint %s: %s",
+			  ctx->method ? ctx->method->path : "?",
+			  state ? state : "none",
+			  constraint ? constraint : "none",
+			  state ? "see PostgreSQL log" : "connection lost");
+	else
+		log_debug("database refused %s: sqlstate %s constraint %s",
+			  ctx->method ? ctx->method->path : "?", state,
+			  constraint ? constraint : "none");
+	PQclear(r);
+	return NULL;
+}
+
+int db_exec(fd_ctx *ctx, const char *sql, const db_params *p)
+{
+	PGresult *r = db_query(ctx, sql, p);
+
+	if (!r)
+		return ctx->status.code;
+	PQclear(r);
+	return FD_OK;
+}
+
+int db_notify(fd_ctx *ctx, const char *topic, const char *subject)
+{
+	db_params p;
+	char payload[256];
+
+	snprintf(payload, sizeof payload, "%s\t%s", topic, subject ? subject : "");
+	dbp_init(&p);
+	dbp_text(&p, DB_EVENT_CHANNEL);
+	dbp_text(&p, payload);
+	return db_exec(ctx, "SELECT pg_notify($1, $2)", &p);
+}
+
+int64_t db_int(const PGresult *r, int row, int col)
+{
+	if (PQgetisnull(r, row, col))
+		return 0;
+	return strtoll(PQgetvalue(r, row, col), NULL, 10);
+}
+
+bool db_bool(const PGresult *r, int row, int col)
+{
+	return PQgetvalue(r, row, col)[0] == 't';
+}
+
+char *db_str(fd_arena *a, const PGresult *r, int row, int col)
+{
+	return fd_arena_strndup(a, PQgetvalue(r, row, col),
+				(size_t)PQgetlength(r, row, col));
+}
+
+char **db_text_array(fd_arena *a, const PGresult *r, int row, int col,
+		     size_t *n)
+{
+	/* Only for arrays of simple words (role names): no quoting inside. */
+	const char *s = PQgetvalue(r, row, col);
+	size_t count = 0, len = strlen(s);
+	char **items;
+
+	*n = 0;
+	if (len < 2 || s[0] != '{' || len == 2)
+		return NULL;
+	for (size_t i = 1; i < len - 1; i++)
+		if (s[i] == ',')
+			count++;
+	count++;
+	items = fd_arena_alloc(a, count * sizeof *items);
+	if (!items)
+		return NULL;
+	const char *start = s + 1;
+	for (size_t i = 0; i < count; i++) {
+		const char *end = strchr(start, i + 1 < count ? ',' : '}');
+		items[i] = fd_arena_strndup(a, start, (size_t)(end - start));
+		start = end + 1;
+	}
+	*n = count;
+	return items;
+}

@@ -1,0 +1,96 @@
+/*
+ * The database layer handlers use: parameter lists, one query helper that
+ * turns any failure into a status for the caller (and detail for the log),
+ * NOTIFY for events, and the per-worker connection.
+ *
+ * Every statement is parameterised (PQexecParams); no SQL is ever built from
+ * input. Results returned to the caller are theirs to PQclear. Thread: the
+ * caller's worker thread, with its own PGconn.
+ */
+#ifndef FD_DB_H
+#define FD_DB_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "handler.h"
+
+#define DB_MAX_PARAMS 24
+
+typedef struct db_params {
+	int n;
+	const char *values[DB_MAX_PARAMS];
+	int lengths[DB_MAX_PARAMS];
+	int formats[DB_MAX_PARAMS];
+	char ints[DB_MAX_PARAMS][24]; /* text form of integer parameters */
+} db_params;
+
+static inline void dbp_init(db_params *p)
+{
+	p->n = 0;
+}
+/* A text parameter; NULL is SQL NULL. Strings are not copied. */
+void dbp_text(db_params *p, const char *s);
+/* Text parameter that is NULL when s is empty (optional proto3 fields). */
+void dbp_text_or_null(db_params *p, const char *s);
+void dbp_int(db_params *p, long long v);
+void dbp_bool(db_params *p, bool v);
+/* A binary (bytea) parameter; bytes are not copied. */
+void dbp_bytes(db_params *p, const void *bytes, size_t len);
+
+/* Runs sql with p (may be NULL). Returns the result when it is
+ * PGRES_TUPLES_OK or PGRES_COMMAND_OK (caller PQclears it); otherwise NULL
+ * with ctx->status set from the SQLSTATE (sqlstate.c) and the detail
+ * logged, never sent to the client. */
+PGresult *db_query(fd_ctx *ctx, const char *sql, const db_params *p)
+	__attribute__((warn_unused_result));
+
+/* Runs a statement and only reports success: FD_OK or the mapped status. */
+int db_exec(fd_ctx *ctx, const char *sql, const db_params *p)
+	__attribute__((warn_unused_result));
+
+/* Raises a live event inside the call's transaction: published only if the
+ * transaction commits (PostgreSQL delivers NOTIFY at commit). */
+int db_notify(fd_ctx *ctx, const char *topic, const char *subject)
+	__attribute__((warn_unused_result));
+
+/* Field helpers for results. */
+int64_t db_int(const PGresult *r, int row, int col);
+bool db_bool(const PGresult *r, int row, int col);
+/* Copies a field into the arena (NULL field gives ""). */
+char *db_str(fd_arena *a, const PGresult *r, int row, int col);
+/* Parses a text[] field ({a,b}) into an arena array of strings. */
+char **db_text_array(fd_arena *a, const PGresult *r, int row, int col,
+		     size_t *n);
+
+/* SQLSTATE → status: the one table (sqlstate.c). `sqlstate` may be NULL
+ * (connection lost). Fills a short client message in st. */
+int db_status_from_sqlstate(const char *sqlstate, const char *constraint,
+			    fd_status *st);
+
+/* The channel NOTIFY uses and the LISTEN connection listens on. */
+#define DB_EVENT_CHANNEL "frontdesk_events"
+
+/* A worker's connection, reconnected on demand. */
+typedef struct db_conn {
+	PGconn *conn;
+	int64_t last_attempt_ms; /* monotonic; throttles reconnects */
+} db_conn;
+
+/* Returns a usable connection or NULL when the database is unreachable
+ * (then at most one reconnect attempt is made per second, so a down
+ * database costs callers milliseconds, not connect timeouts). */
+PGconn *db_conn_get(db_conn *dc);
+/* After a failure: if the connection is broken, drop it. */
+void db_conn_check(db_conn *dc);
+void db_conn_close(db_conn *dc);
+/* Opens a connection with the configured conninfo and our session settings
+ * (application_name, UTC). Used by workers, LISTEN and admin tools.
+ * On failure returns NULL and copies the reason into err. */
+PGconn *db_connect(char *err, size_t err_size);
+
+/* Health: the last state any worker saw (true = reachable). */
+extern volatile int db_up;
+
+#endif

@@ -1,0 +1,71 @@
+/*
+ * SQLSTATE → status, in one table. The client gets a short message that
+ * names the rule that was broken (for constraints we know) but never the SQL,
+ * the server's text or any value; those go to the server log at most.
+ */
+#include "db.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* Constraint names the client may hear about, in the clinic's words. */
+static const struct {
+	const char *constraint;
+	const char *message;
+} known_constraints[] = {
+	{ "staff_username_key", "a staff member with that user name already exists" },
+	{ "desks_code_key", "a desk with that code already exists" },
+	{ "locations_code_key", "a location with that code already exists" },
+	{ "staff_username_check", "user names are 1-64 lowercase letters, digits, '.', '_' or '-'" },
+	{ "desks_code_check", "desk codes are 1-32 lowercase letters, digits, '.', '_' or '-'" },
+	{ "staff_display_name_check", "display names are 1-200 characters" },
+	{ "desks_name_check", "desk names are 1-200 characters" },
+};
+
+static const struct {
+	const char *prefix; /* SQLSTATE or class (2 chars) */
+	int code;
+	const char *message;
+} sqlstate_map[] = {
+	{ "23505", FD_ALREADY_EXISTS, "that record already exists" },
+	{ "23P01", FD_ALREADY_EXISTS, "that time is already taken" },
+	{ "23503", FD_FAILED_PRECONDITION, "a record it refers to does not exist or is still in use" },
+	{ "23502", FD_INVALID_ARGUMENT, "a required value is missing" },
+	{ "23514", FD_INVALID_ARGUMENT, "a value is outside what is allowed" },
+	{ "22", FD_INVALID_ARGUMENT, "a value has the wrong form" },
+	{ "40001", FD_ABORTED, "the change collided with another; try again" },
+	{ "40P01", FD_ABORTED, "the change collided with another; try again" },
+	{ "55P03", FD_ABORTED, "the record is busy; try again" },
+	{ "57014", FD_DEADLINE_EXCEEDED, "the call ran out of time in the database" },
+	{ "57P01", FD_UNAVAILABLE, "the database is restarting; try again shortly" },
+	{ "57P02", FD_UNAVAILABLE, "the database is restarting; try again shortly" },
+	{ "57P03", FD_UNAVAILABLE, "the database is starting up; try again shortly" },
+	{ "08", FD_UNAVAILABLE, "the database is unreachable; try again shortly" },
+	{ "53", FD_UNAVAILABLE, "the database is out of resources; try again shortly" },
+	{ "42501", FD_PERMISSION_DENIED, "the database refused the change" },
+	{ "P0001", FD_FAILED_PRECONDITION, "the change breaks a clinic rule" },
+};
+
+int db_status_from_sqlstate(const char *sqlstate, const char *constraint,
+			    fd_status *st)
+{
+	if (!sqlstate || !*sqlstate)
+		return fd_fail(st, FD_UNAVAILABLE,
+			       "the database is unreachable; try again shortly");
+	for (size_t i = 0; i < sizeof sqlstate_map / sizeof sqlstate_map[0]; i++) {
+		size_t n = strlen(sqlstate_map[i].prefix);
+		if (strncmp(sqlstate, sqlstate_map[i].prefix, n) != 0)
+			continue;
+		const char *msg = sqlstate_map[i].message;
+		if (constraint && sqlstate[0] == '2' && sqlstate[1] == '3') {
+			for (size_t k = 0; k < sizeof known_constraints /
+							sizeof known_constraints[0];
+			     k++)
+				if (strcmp(constraint,
+					   known_constraints[k].constraint) == 0)
+					msg = known_constraints[k].message;
+		}
+		return fd_fail(st, sqlstate_map[i].code, "%s", msg);
+	}
+	return fd_fail(st, FD_INTERNAL, "internal error; the server log has details");
+}

@@ -1,0 +1,304 @@
+/*
+ * The REP socket and its call slots; see listener.h and call.h. Each slot's
+ * aio callback is the whole state machine: RECV hands the message to the
+ * gate, SEND recycles the slot and receives again. Nothing here blocks: the
+ * gate only decodes, and database work happens on the workers.
+ */
+#include "listener.h"
+
+#include <nng/protocol/reqrep0/rep.h>
+#include <nng/supplemental/tls/tls.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "dispatch.h"
+#include "log.h"
+
+struct fd_listener {
+	nng_socket sock;
+	nng_tls_config *tls;
+	fd_call *calls;
+	int n_calls;
+	atomic_int in_flight;
+	atomic_bool draining;
+};
+
+static void start_recv(fd_call *c)
+{
+	c->state = CALL_RECV;
+	nng_ctx_recv(c->ctx, c->aio);
+}
+
+/* The one place per-call state dies: after the reply left (or failed). */
+static void call_recycle(fd_call *c)
+{
+	fd_arena_reset(&c->arena);
+	c->request = NULL;
+	c->method = NULL;
+	c->reply = NULL;
+	fd_status_ok(&c->status);
+}
+
+static void next_or_idle(fd_call *c)
+{
+	fd_listener *l = c->listener;
+
+	pthread_mutex_lock(&c->lock);
+	if (atomic_load(&l->draining))
+		c->state = CALL_IDLE;
+	else
+		start_recv(c);
+	pthread_mutex_unlock(&c->lock);
+}
+
+void listener_reply(fd_call *c)
+{
+	if (!c->reply) {
+		/* Out of memory building the reply: the REQ side resends,
+		 * and the retry gets the stored reply if one was stored. */
+		atomic_fetch_sub(&c->listener->in_flight, 1);
+		call_recycle(c);
+		next_or_idle(c);
+		return;
+	}
+	c->state = CALL_SEND;
+	nng_aio_set_msg(c->aio, c->reply);
+	c->reply = NULL;
+	nng_ctx_send(c->ctx, c->aio);
+}
+
+static void call_cb(void *arg)
+{
+	fd_call *c = arg;
+	fd_listener *l = c->listener;
+	int rv = nng_aio_result(c->aio);
+
+	switch (c->state) {
+	case CALL_RECV:
+		if (rv != 0) {
+			/* Cancelled by the drain, or the socket closed. A
+			 * transient error (ENOMEM) retries. */
+			if (rv == NNG_ECLOSED || rv == NNG_ECANCELED) {
+				pthread_mutex_lock(&c->lock);
+				c->state = CALL_IDLE;
+				pthread_mutex_unlock(&c->lock);
+			} else {
+				next_or_idle(c);
+			}
+			return;
+		}
+		atomic_fetch_add(&l->in_flight, 1);
+		c->state = CALL_WORK;
+		if (dispatch_accept(c, nng_aio_get_msg(c->aio)))
+			listener_reply(c);
+		return;
+	case CALL_SEND:
+		if (rv != 0) {
+			/* The message is still ours after a failed send. */
+			nng_msg_free(nng_aio_get_msg(c->aio));
+		}
+		atomic_fetch_sub(&l->in_flight, 1);
+		call_recycle(c);
+		next_or_idle(c);
+		return;
+	default:
+		log_error("listener: callback in state %d", (int)c->state);
+		return;
+	}
+}
+
+static int read_file(const char *path, char **out)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf;
+	long n;
+
+	if (!f)
+		return -1;
+	if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 ||
+	    fseek(f, 0, SEEK_SET) != 0 || !(buf = malloc((size_t)n + 1))) {
+		fclose(f);
+		return -1;
+	}
+	if (fread(buf, 1, (size_t)n, f) != (size_t)n) {
+		free(buf);
+		fclose(f);
+		return -1;
+	}
+	buf[n] = '\0';
+	fclose(f);
+	*out = buf;
+	return 0;
+}
+
+static int tls_setup(fd_listener *l, char *err, size_t err_size)
+{
+	const char *cert_file = cfg_str(CFG_TLS_CERT_FILE);
+	const char *key_file = cfg_str(CFG_TLS_KEY_FILE);
+	const char *ca_file = cfg_str(CFG_TLS_CLIENT_CA_FILE);
+	char *cert = NULL, *key = NULL;
+	int rv;
+
+	if (!*cert_file) {
+		snprintf(err, err_size,
+			 "a tls+tcp:// listener needs tls_cert_file (and tls_key_file unless the key is in the same file)");
+		return -1;
+	}
+	if (read_file(cert_file, &cert) != 0 ||
+	    read_file(*key_file ? key_file : cert_file, &key) != 0) {
+		snprintf(err, err_size, "cannot read TLS certificate or key (%s, %s)",
+			 cert_file, *key_file ? key_file : cert_file);
+		free(cert);
+		return -1;
+	}
+	rv = nng_tls_config_alloc(&l->tls, NNG_TLS_MODE_SERVER);
+	if (rv == 0)
+		rv = nng_tls_config_own_cert(l->tls, cert, key, NULL);
+	if (rv == 0 && *ca_file) {
+		rv = nng_tls_config_ca_file(l->tls, ca_file);
+		if (rv == 0)
+			rv = nng_tls_config_auth_mode(l->tls,
+						      NNG_TLS_AUTH_MODE_REQUIRED);
+	} else if (rv == 0) {
+		rv = nng_tls_config_auth_mode(l->tls, NNG_TLS_AUTH_MODE_NONE);
+	}
+	free(cert);
+	free(key);
+	if (rv != 0) {
+		snprintf(err, err_size, "TLS setup failed: %s", nng_strerror(rv));
+		return -1;
+	}
+	return 0;
+}
+
+static int listen_on(fd_listener *l, const char *url, char *err,
+		     size_t err_size)
+{
+	nng_listener lst;
+	int rv = nng_listener_create(&lst, l->sock, url);
+
+	if (rv == 0 && strncmp(url, "tls+tcp://", 10) == 0) {
+		if (!l->tls && tls_setup(l, err, err_size) != 0)
+			return -1;
+		rv = nng_listener_set_ptr(lst, NNG_OPT_TLS_CONFIG, l->tls);
+	}
+	if (rv == 0)
+		rv = nng_listener_start(lst, 0);
+	if (rv != 0) {
+		snprintf(err, err_size, "cannot listen on %s: %s", url,
+			 nng_strerror(rv));
+		return -1;
+	}
+	log_info("listening for desks on %s", url);
+	return 0;
+}
+
+int listener_start(fd_listener **out, char *err, size_t err_size)
+{
+	fd_listener *l = calloc(1, sizeof *l);
+	char *urls = strdup(cfg_str(CFG_LISTEN)), *save = NULL;
+	int rv;
+
+	if (!l || !urls) {
+		free(l);
+		free(urls);
+		snprintf(err, err_size, "out of memory");
+		return -1;
+	}
+	rv = nng_rep0_open(&l->sock);
+	if (rv == 0)
+		rv = nng_socket_set_size(l->sock, NNG_OPT_RECVMAXSZ,
+					 (size_t)cfg_int(CFG_RECV_MAX_BYTES));
+	if (rv != 0) {
+		snprintf(err, err_size, "cannot open REP socket: %s",
+			 nng_strerror(rv));
+		free(urls);
+		free(l);
+		return -1;
+	}
+	l->n_calls = cfg_int(CFG_CONTEXTS) > 0 ? cfg_int(CFG_CONTEXTS) : 1;
+	l->calls = calloc((size_t)l->n_calls, sizeof *l->calls);
+	if (!l->calls)
+		goto fail_nomem;
+	for (int i = 0; i < l->n_calls; i++) {
+		fd_call *c = &l->calls[i];
+		c->listener = l;
+		pthread_mutex_init(&c->lock, NULL);
+		fd_arena_init(&c->arena, 0);
+		if (nng_ctx_open(&c->ctx, l->sock) != 0 ||
+		    nng_aio_alloc(&c->aio, call_cb, c) != 0)
+			goto fail_nomem;
+	}
+	for (char *u = strtok_r(urls, ",", &save); u;
+	     u = strtok_r(NULL, ",", &save)) {
+		while (*u == ' ')
+			u++;
+		if (*u && listen_on(l, u, err, err_size) != 0) {
+			free(urls);
+			listener_close(l);
+			return -1;
+		}
+	}
+	free(urls);
+	for (int i = 0; i < l->n_calls; i++) {
+		pthread_mutex_lock(&l->calls[i].lock);
+		start_recv(&l->calls[i]);
+		pthread_mutex_unlock(&l->calls[i].lock);
+	}
+	*out = l;
+	return 0;
+
+fail_nomem:
+	free(urls);
+	listener_close(l);
+	snprintf(err, err_size, "cannot allocate %d call contexts",
+		 cfg_int(CFG_CONTEXTS));
+	return -1;
+}
+
+void listener_drain(fd_listener *l)
+{
+	atomic_store(&l->draining, true);
+	for (int i = 0; i < l->n_calls; i++) {
+		fd_call *c = &l->calls[i];
+		bool receiving;
+
+		pthread_mutex_lock(&c->lock);
+		receiving = c->state == CALL_RECV;
+		pthread_mutex_unlock(&c->lock);
+		/* A slot that receives a message before the cancel lands
+		 * finishes that call normally and then goes idle. */
+		if (receiving)
+			nng_aio_cancel(c->aio);
+	}
+}
+
+int listener_in_flight(fd_listener *l)
+{
+	return atomic_load(&l->in_flight);
+}
+
+void listener_close(fd_listener *l)
+{
+	if (!l)
+		return;
+	nng_close(l->sock);
+	if (l->calls) {
+		for (int i = 0; i < l->n_calls; i++) {
+			fd_call *c = &l->calls[i];
+			if (c->aio) {
+				nng_aio_stop(c->aio);
+				nng_aio_free(c->aio);
+			}
+			fd_arena_destroy(&c->arena);
+			pthread_mutex_destroy(&c->lock);
+		}
+		free(l->calls);
+	}
+	if (l->tls)
+		nng_tls_config_free(l->tls);
+	free(l);
+}

@@ -1,0 +1,112 @@
+/*
+ * Server pieces that need no database: the SQLSTATE table, the config
+ * table and its documentation, token and password helpers.
+ */
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "auth.h"
+#include "config.h"
+#include "db/db.h"
+#include "harness.h"
+
+static void sqlstates_map_to_grpc_codes(void)
+{
+	fd_status st;
+
+	CHECK_INT(db_status_from_sqlstate("23505", NULL, &st), FD_ALREADY_EXISTS);
+	CHECK_INT(db_status_from_sqlstate("23P01", NULL, &st), FD_ALREADY_EXISTS);
+	CHECK_INT(db_status_from_sqlstate("40001", NULL, &st), FD_ABORTED);
+	CHECK_INT(db_status_from_sqlstate("40P01", NULL, &st), FD_ABORTED);
+	CHECK_INT(db_status_from_sqlstate("57014", NULL, &st), FD_DEADLINE_EXCEEDED);
+	CHECK_INT(db_status_from_sqlstate("08006", NULL, &st), FD_UNAVAILABLE);
+	CHECK_INT(db_status_from_sqlstate(NULL, NULL, &st), FD_UNAVAILABLE);
+	CHECK_INT(db_status_from_sqlstate("22007", NULL, &st), FD_INVALID_ARGUMENT);
+	CHECK_INT(db_status_from_sqlstate("XX000", NULL, &st), FD_INTERNAL);
+	CHECK(strstr(st.message, "XX000") == NULL);
+	CHECK_INT(db_status_from_sqlstate("23505", "desks_code_key", &st), FD_ALREADY_EXISTS);
+	CHECK(strstr(st.message, "desk") != NULL);
+}
+
+static void every_setting_is_documented(void)
+{
+	FILE *f = fopen(FD_SOURCE_DIR "/docs/configuration.md", "r");
+	static char doc[65536];
+	size_t n;
+
+	CHECK_MSG(f != NULL, "docs/configuration.md is missing");
+	n = fread(doc, 1, sizeof doc - 1, f);
+	fclose(f);
+	doc[n] = '\0';
+	for (int i = 0; i < CFG_COUNT; i++) {
+		char needle[96];
+		snprintf(needle, sizeof needle, "`%s`", fd_config_items[i].name);
+		CHECK_MSG(strstr(doc, needle) != NULL,
+			  "setting %s is not in docs/configuration.md", fd_config_items[i].name);
+	}
+}
+
+static void config_precedence_is_flag_env_file_default(void)
+{
+	char err[256], path[] = "/tmp/fdcfgXXXXXX";
+	int fd = mkstemp(path), rest_argc;
+	char **rest;
+
+	CHECK(fd >= 0);
+	FILE *f = fdopen(fd, "w");
+	fprintf(f, "# comment\nworkers = 7\nqueue_depth = 9\ncontexts = 11\n");
+	fclose(f);
+	setenv("FRONTDESK_QUEUE_DEPTH", "19", 1);
+	char *argv[] = { "frontdeskd", "--config", path, "--contexts=21", "migrate", "up", NULL };
+	CHECK(config_load(6, argv, &rest_argc, &rest, err, sizeof err) == 0);
+	CHECK_INT(cfg_int(CFG_WORKERS), 7);      /* file */
+	CHECK_INT(cfg_int(CFG_QUEUE_DEPTH), 19); /* env beats file */
+	CHECK_INT(cfg_int(CFG_CONTEXTS), 21);    /* flag beats all */
+	CHECK_INT(cfg_int(CFG_SESSION_IDLE_TIMEOUT_S), 900); /* default */
+	CHECK_INT(rest_argc, 2);
+	CHECK_STR(rest[0], "migrate");
+	unsetenv("FRONTDESK_QUEUE_DEPTH");
+	char *bad[] = { "frontdeskd", "--workers=many", NULL };
+	CHECK(config_load(2, bad, &rest_argc, &rest, err, sizeof err) != 0);
+	CHECK(strstr(err, "workers") != NULL);
+	unlink(path);
+	config_free();
+}
+
+static void tokens_are_64_hex_and_hash_stably(void)
+{
+	char tok[AUTH_TOKEN_HEX_LEN + 1];
+	uint8_t h1[AUTH_HASH_LEN], h2[AUTH_HASH_LEN];
+
+	CHECK(sodium_init() >= 0);
+	auth_new_token(tok, h1);
+	CHECK_INT(strlen(tok), 64);
+	CHECK(auth_token_hash(tok, h2) == 0);
+	CHECK(memcmp(h1, h2, sizeof h1) == 0);
+	tok[5] = tok[5] == 'a' ? 'b' : 'a';
+	CHECK(auth_token_hash(tok, h2) == 0);
+	CHECK(memcmp(h1, h2, sizeof h1) != 0);
+	CHECK(auth_token_hash("short", h2) != 0);
+	CHECK(auth_token_hash("ZZ", h2) != 0);
+}
+
+static void passwords_verify_only_themselves(void)
+{
+	char err[128], hash[crypto_pwhash_STRBYTES];
+	fd_status st;
+
+	CHECK(sodium_init() >= 0);
+	CHECK(config_set("password_hash_cost", "min", err, sizeof err) == 0);
+	CHECK(auth_hash_password("correct horse", hash) == 0);
+	CHECK(strncmp(hash, "$argon2id$", 10) == 0);
+	CHECK(auth_verify_password(hash, "correct horse"));
+	CHECK(!auth_verify_password(hash, "correct hors"));
+	CHECK_INT(auth_password_policy("short", &st), FD_INVALID_ARGUMENT);
+	CHECK_INT(auth_password_policy("long enough", &st), FD_OK);
+	config_free();
+}
+
+TH_MAIN(TH_CASE(sqlstates_map_to_grpc_codes), TH_CASE(every_setting_is_documented),
+	TH_CASE(config_precedence_is_flag_env_file_default),
+	TH_CASE(tokens_are_64_hex_and_hash_stably),
+	TH_CASE(passwords_verify_only_themselves))
