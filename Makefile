@@ -108,13 +108,13 @@ $(DESK): $(DESK_O) $(BUILD)/libfrontdesk-client.a $(BUILD)/libfrontdesk-common.a
 $(BUILD)/tests/%: tests/%.c $(TEST_SUPPORT_O) $(BUILD)/libfrontdeskd.a \
 		$(BUILD)/libfrontdesk-client.a $(BUILD)/libfrontdesk-common.a $(PB_H)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(WARN) -Itests -o $@ $< $(TEST_SUPPORT_O) \
+	$(CC) $(ALL_CFLAGS) $(WARN) -Itests -Itests/support -o $@ $< $(TEST_SUPPORT_O) \
 		$(BUILD)/libfrontdeskd.a $(BUILD)/libfrontdesk-client.a \
 		$(BUILD)/libfrontdesk-common.a $(LDFLAGS) $(LIBS)
 
 $(BUILD)/tests/%.o: tests/%.c $(PB_H)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(WARN) -Itests -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) $(WARN) -Itests -Itests/support -c -o $@ $<
 
 deps:
 	@server/scripts/deps.sh

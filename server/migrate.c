@@ -563,7 +563,8 @@ static void print_problem(FILE *out, const struct mig_plan *p,
 	}
 }
 
-/* Everything each command needs: files, database rows, merged rows. */
+/* The start every command shares: the whole folder read and checked,
+ * then a connection (only once the folder is known good). */
 static int plan_load(struct mig_plan *p, const char *dir, PGconn **conn,
 		     const char *conninfo)
 {

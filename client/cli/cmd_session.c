@@ -137,6 +137,7 @@ int cmd_login(struct desk *d, int argc, char **argv)
 	bool from_stdin = false;
 	Frontdesk__V1__LoginReply *r;
 	ProtobufCMessage *reply;
+	fd_status st;
 	int rc;
 	const struct desk_flag flags[] = {
 		{ "user", DESK_FLAG_TEXT, &user, "NAME", "your user name" },
@@ -165,11 +166,17 @@ int cmd_login(struct desk *d, int argc, char **argv)
 	req.username = (char *)user;
 	req.password = password;
 	req.desk = (char *)desk;
-	rc = desk_call(d, &frontdesk__v1__auth__descriptor, "Login", &req.base,
-		       &reply);
+	rc = desk_call_quiet(d, &frontdesk__v1__auth__descriptor, "Login",
+			     &req.base, &reply, &st);
 	sodium_memzero(password, sizeof password);
-	if (rc != 0)
-		return rc;
+	if (rc == FD_UNAUTHENTICATED)
+		return desk_report(d->json, d->cmd->action, &st,
+				   "check the user name, the password and the "
+				   "desk code; repeated failures lock the user "
+				   "name for a while (an admin can `desk staff "
+				   "unlock`)", NULL, desk_server_url(d));
+	if (rc != FD_OK)
+		return desk_fail(d, &st);
 
 	r = (Frontdesk__V1__LoginReply *)reply;
 	if (!r->session_token || !r->session_token[0]) {
@@ -209,8 +216,11 @@ static void print_logout(const struct desk *d, bool ended_now,
 	}
 	puts(ended_now ? "Logged out."
 		       : "The session had already ended on the server.");
-	if (file_removed)
-		printf("Removed the saved session %s.\n", source);
+	if (file_removed) {
+		fputs("Removed the saved session ", stdout);
+		desk_print_text(stdout, source);
+		fputs(".\n", stdout);
+	}
 	if (from_env)
 		puts("FRONTDESK_TOKEN still holds the old token; unset it.");
 }

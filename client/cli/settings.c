@@ -378,6 +378,8 @@ static void print_command_help(const struct desk *d,
 	fputs("usage: ", stdout);
 	desk_print_command(stdout, cmd);
 	printf("\n\n%s.\n", cmd->summary);
+	if (cmd->help || cmd->role)
+		fputs("\n", stdout);
 	if (cmd->help)
 		printf("%s\n", cmd->help);
 	if (cmd->role)

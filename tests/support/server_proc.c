@@ -165,7 +165,7 @@ void tp_server_dump_log(const tp_server *s)
 
 fd_client *tp_client(const tp_server *s)
 {
-	fd_client_options o = { .url = s->url, .timeout_ms = 10000, .resend_ms = 1000 };
+	fd_client_options o = { .url = s->url, .timeout_ms = 10000, .resend_ms = 30000 };
 	fd_client *c;
 	fd_status st;
 
