@@ -28,12 +28,13 @@ static bool valgrind_on(void)
 
 static int spawn(tp_server *s, const char *const *extra)
 {
-	char db[128], listen[160], events[160];
+	char db[128], listen[320], events[160];
 	const char *argv[64];
 	int n = 0;
 
 	snprintf(db, sizeof db, "--db=dbname=%s", s->dbname);
-	snprintf(listen, sizeof listen, "--listen=%s", s->url);
+	snprintf(listen, sizeof listen, "--listen=%s%s%s", s->url,
+		 s->extra_listen[0] ? "," : "", s->extra_listen);
 	snprintf(events, sizeof events, "--events-listen=%s", s->events_url);
 	if (valgrind_on()) {
 		argv[n++] = "valgrind";
@@ -111,8 +112,11 @@ int tp_server_restart(tp_server *s, const char *const *extra)
 int tp_server_start(tp_server *s, const char *dbname, const char *const *extra)
 {
 	static int counter;
+	char extra_listen[sizeof s->extra_listen];
 
+	memcpy(extra_listen, s->extra_listen, sizeof extra_listen);
 	memset(s, 0, sizeof *s);
+	memcpy(s->extra_listen, extra_listen, sizeof extra_listen);
 	counter++;
 	snprintf(s->dbname, sizeof s->dbname, "%s", dbname);
 	snprintf(s->url, sizeof s->url, "ipc:///tmp/fdt-%d-%d.sock", (int)getpid(), counter);
