@@ -37,6 +37,11 @@ PROTOS := $(wildcard proto/frontdesk/v1/*.proto)
 PB_C := $(patsubst proto/%.proto,$(GEN)/%.pb-c.c,$(PROTOS))
 PB_H := $(PB_C:.c=.h)
 PB_O := $(patsubst $(GEN)/%.c,$(BUILD)/gen/%.o,$(PB_C))
+# Generated headers every object may include: the protobuf-c headers, one
+# umbrella header over them, and the schema version (the highest
+# migrations/NNNN_*.sql), so the server's idea of its schema cannot drift.
+GEN_H := $(PB_H) $(GEN)/frontdesk/v1/all.h $(GEN)/schema_version.h
+SCHEMA_VERSION := $(shell ls migrations 2>/dev/null | sed -n 's/^\([0-9][0-9][0-9][0-9]\)_.*\.sql$$/\1/p' | sort | tail -n 1 | sed 's/^0*//')
 
 COMMON_SRC := common/status.c common/arena.c common/log.c common/util.c common/wire.c
 
@@ -44,12 +49,13 @@ SERVER_SRC := server/config.c server/listener.c server/dispatch.c server/methods
               server/workq.c server/events.c server/auth.c server/audit.c \
               server/migrate.c server/admin_tools.c server/server.c \
               server/db/conn.c server/db/sqlstate.c \
-              server/handlers/health.c server/handlers/auth.c server/handlers/admin.c
+              $(sort $(wildcard server/handlers/*.c))
 
 CLIENT_SRC := client/lib/client.c client/lib/events.c
 
+# One cmd_<noun>.c per group of desk commands.
 DESK_SRC := client/cli/desk.c client/cli/output.c client/cli/settings.c \
-            client/cli/cmd_session.c client/cli/cmd_admin.c
+            $(sort $(wildcard client/cli/cmd_*.c))
 
 TEST_SUPPORT_SRC := tests/harness.c tests/support/pg.c tests/support/server_proc.c
 
@@ -77,11 +83,24 @@ $(GEN)/%.pb-c.c $(GEN)/%.pb-c.h: proto/%.proto
 	@mkdir -p $(GEN)
 	protoc-c --c_out=$(GEN) -Iproto $<
 
+$(GEN)/frontdesk/v1/all.h: $(PB_H)
+	@mkdir -p $(dir $@)
+	@{ echo '/* Generated: every protobuf-c header. */'; \
+	   for h in $(notdir $(PB_H)); do echo "#include \"frontdesk/v1/$$h\""; done; } > $@
+
+$(GEN)/schema_version.h: FORCE
+	@mkdir -p $(dir $@)
+	@echo '#define FD_SCHEMA_VERSION $(SCHEMA_VERSION)' > $@.tmp
+	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
+
+.PHONY: FORCE
+FORCE:
+
 $(BUILD)/gen/%.o: $(GEN)/%.c $(PB_H)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -w -c -o $@ $<
 
-$(BUILD)/%.o: %.c $(PB_H)
+$(BUILD)/%.o: %.c $(GEN_H)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(WARN) -c -o $@ $<
 
@@ -106,13 +125,13 @@ $(DESK): $(DESK_O) $(BUILD)/libfrontdesk-client.a $(BUILD)/libfrontdesk-common.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/tests/%: tests/%.c $(TEST_SUPPORT_O) $(BUILD)/libfrontdeskd.a \
-		$(BUILD)/libfrontdesk-client.a $(BUILD)/libfrontdesk-common.a $(PB_H)
+		$(BUILD)/libfrontdesk-client.a $(BUILD)/libfrontdesk-common.a $(GEN_H)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(WARN) -Itests -Itests/support -o $@ $< $(TEST_SUPPORT_O) \
 		$(BUILD)/libfrontdeskd.a $(BUILD)/libfrontdesk-client.a \
 		$(BUILD)/libfrontdesk-common.a $(LDFLAGS) $(LIBS)
 
-$(BUILD)/tests/%.o: tests/%.c $(PB_H)
+$(BUILD)/tests/%.o: tests/%.c $(GEN_H)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(WARN) -Itests -Itests/support -c -o $@ $<
 

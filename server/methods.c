@@ -1,14 +1,14 @@
 /* The method table built from methods.def; see methods.h. */
 #include "methods.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "log.h"
-#include "frontdesk/v1/admin.pb-c.h"
-#include "frontdesk/v1/auth.pb-c.h"
-#include "frontdesk/v1/health.pb-c.h"
+#include "frontdesk/v1/all.h"
 
+#define SERVICE(svc)
 #define METHOD(svc, nm, fn, roles, flags) \
 	int fn(fd_ctx *ctx, const ProtobufCMessage *in, ProtobufCMessage **out);
 #include "methods.def"
@@ -23,11 +23,14 @@ static struct fd_method table[] = {
 
 #define N_METHODS (sizeof table / sizeof table[0])
 
+#undef SERVICE
+#define SERVICE(svc) &svc,
+#define METHOD(svc, nm, fn, roles, flags)
 static const ProtobufCServiceDescriptor *const services[] = {
-	&frontdesk__v1__health__descriptor,
-	&frontdesk__v1__auth__descriptor,
-	&frontdesk__v1__admin__descriptor,
+#include "methods.def"
 };
+#undef METHOD
+#undef SERVICE
 
 /* "/" + service + "/" + method; long enough for any name we declare. */
 static char paths[N_METHODS][128];
