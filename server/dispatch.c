@@ -328,6 +328,8 @@ static int run_transaction(fd_call *c, fd_ctx *ctx, fd_session *session,
 	ctx->audit = (m->flags & M_AUDIT) != 0;
 	ctx->audit_patient_id = 0;
 	ctx->audit_subject = NULL;
+	ctx->audit_patient_ids = NULL;
+	ctx->n_audit_patient_ids = 0;
 
 	if (exec_simple(ctx, "BEGIN") != FD_OK)
 		return ctx->status.code;

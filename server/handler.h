@@ -62,6 +62,9 @@ typedef struct fd_ctx {
 	bool audit;
 	int64_t audit_patient_id; /* 0: none */
 	const char *audit_subject;
+	/* Calls that show many patients (a search) audit one row each. */
+	const int64_t *audit_patient_ids; /* arena array, or NULL */
+	size_t n_audit_patient_ids;
 } fd_ctx;
 
 typedef int (*fd_handler)(fd_ctx *ctx, const ProtobufCMessage *in,
@@ -70,6 +73,11 @@ typedef int (*fd_handler)(fd_ctx *ctx, const ProtobufCMessage *in,
 /* Marks the call as one to audit; patient_id 0 when no patient is touched,
  * subject names the record (e.g. "staff:12"). */
 void fd_ctx_audit(fd_ctx *ctx, int64_t patient_id, const char *subject);
+
+/* Audits one row per patient in ids (copied into the arena), e.g. every
+ * patient a search returned. May be combined with fd_ctx_audit. */
+void fd_ctx_audit_patients(fd_ctx *ctx, const int64_t *ids, size_t n,
+			   const char *subject);
 
 /* Role names <-> bits. */
 unsigned fd_role_from_name(const char *name); /* 0 when unknown */

@@ -1,0 +1,1 @@
+-- Placeholder: filled by the phone work in this session.
