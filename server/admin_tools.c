@@ -4,6 +4,7 @@
  * demo clinic for `make run`). Both connect with the server's configuration
  * and write an audit row for what they did.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -176,6 +177,59 @@ int admin_create_admin(int argc, char **argv)
 	return 0;
 }
 
+static int by_name(const struct dirent **a, const struct dirent **b)
+{
+	return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+/* Each domain's demo data: server/demo/NNNN_*.sql, run in name order after
+ * the staff exist. They are trusted files of this repository and must be
+ * idempotent (a second `make run` runs them again). */
+static int run_demo_files(PGconn *c)
+{
+	char dir[1024], path[1300];
+	struct dirent **names;
+	int n, rc = 0;
+
+	snprintf(dir, sizeof dir, "%s/server/demo", FD_SOURCE_DIR);
+	n = scandir(dir, &names, NULL, by_name);
+	if (n < 0)
+		return 0;
+	for (int i = 0; i < n; i++) {
+		const char *name = names[i]->d_name;
+		size_t len = strlen(name);
+		if (rc == 0 && len > 4 && strcmp(name + len - 4, ".sql") == 0) {
+			snprintf(path, sizeof path, "%s/%s", dir, name);
+			FILE *f = fopen(path, "r");
+			char *sql = NULL;
+			size_t size = 0;
+			if (f) {
+				FILE *mem = open_memstream(&sql, &size);
+				char buf[8192];
+				size_t got;
+				while (mem && (got = fread(buf, 1, sizeof buf, f)) > 0)
+					fwrite(buf, 1, got, mem);
+				if (mem)
+					fclose(mem);
+				fclose(f);
+			}
+			PGresult *r = sql ? PQexec(c, sql) : NULL;
+			if (PQresultStatus(r) != PGRES_COMMAND_OK &&
+			    PQresultStatus(r) != PGRES_TUPLES_OK &&
+			    PQresultStatus(r) != PGRES_EMPTY_QUERY) {
+				fprintf(stderr, "frontdeskd: demo file %s failed: %s", name,
+					r ? PQresultErrorMessage(r) : "cannot read it\n");
+				rc = -1;
+			}
+			PQclear(r);
+			free(sql);
+		}
+		free(names[i]);
+	}
+	free(names);
+	return rc;
+}
+
 int admin_seed_demo(int argc, char **argv)
 {
 	static const struct {
@@ -227,6 +281,10 @@ int admin_seed_demo(int argc, char **argv)
 			PQfinish(c);
 			return rc;
 		}
+	}
+	if (run_demo_files(c) != 0) {
+		PQfinish(c);
+		return EX_DATAERR;
 	}
 	PQfinish(c);
 	printf("demo clinic ready: location 'main' (%s), desks front-1, front-2, phone-1\n"

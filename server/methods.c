@@ -9,6 +9,7 @@
 #include "frontdesk/v1/all.h"
 
 #define SERVICE(svc)
+#define PERIODIC(name, fn, ms)
 #define METHOD(svc, nm, fn, roles, flags) \
 	int fn(fd_ctx *ctx, const ProtobufCMessage *in, ProtobufCMessage **out);
 #include "methods.def"

@@ -73,6 +73,70 @@ static void on_janitor(uv_timer_t *t)
 	workq_submit_job(job);
 }
 
+/* Domain housekeeping from methods.def PERIODIC rows. */
+#define SERVICE(svc)
+#define METHOD(svc, nm, fn, roles, flags)
+#define PERIODIC(name, fn, ms) void fn(PGconn *conn);
+#include "methods.def"
+#undef PERIODIC
+
+struct periodic {
+	const char *name;
+	void (*run)(PGconn *conn);
+	uint64_t interval_ms;
+	uv_timer_t timer;
+};
+
+#define PERIODIC(nm, fn, ms) { .name = nm, .run = fn, .interval_ms = ms },
+static struct periodic periodics[] = {
+#include "methods.def"
+	{ .name = NULL },
+};
+#undef PERIODIC
+#undef METHOD
+#undef SERVICE
+
+struct periodic_job {
+	fd_job job;
+	struct periodic *task;
+};
+
+static void periodic_run(fd_job *job, PGconn *conn)
+{
+	struct periodic_job *pj = (struct periodic_job *)job;
+
+	pj->task->run(conn);
+	free(pj);
+}
+
+static void on_periodic(uv_timer_t *t)
+{
+	struct periodic_job *pj = malloc(sizeof *pj);
+
+	if (!pj)
+		return;
+	pj->task = t->data;
+	pj->job.run = periodic_run;
+	workq_submit_job(&pj->job);
+}
+
+static void periodics_start(void)
+{
+	for (struct periodic *p = periodics; p->name; p++) {
+		uv_timer_init(&loop, &p->timer);
+		p->timer.data = p;
+		uv_timer_start(&p->timer, on_periodic, p->interval_ms, p->interval_ms);
+	}
+}
+
+static void periodics_stop(void)
+{
+	for (struct periodic *p = periodics; p->name; p++) {
+		uv_timer_stop(&p->timer);
+		uv_close((uv_handle_t *)&p->timer, NULL);
+	}
+}
+
 static void close_all(void)
 {
 	uv_close((uv_handle_t *)&sig_term, NULL);
@@ -80,6 +144,7 @@ static void close_all(void)
 	uv_close((uv_handle_t *)&sig_hup, NULL);
 	uv_close((uv_handle_t *)&janitor_timer, NULL);
 	uv_close((uv_handle_t *)&drain_timer, NULL);
+	periodics_stop();
 	events_stop();
 }
 
@@ -107,6 +172,8 @@ static void begin_shutdown(const char *why)
 	log_info("%s: finishing calls in flight, then exiting", why);
 	drain_started_ms = fd_now_mono_ms();
 	uv_timer_stop(&janitor_timer);
+	for (struct periodic *p = periodics; p->name; p++)
+		uv_timer_stop(&p->timer);
 	listener_drain(listener);
 	uv_timer_start(&drain_timer, on_drain_tick, 0, 10);
 }
@@ -186,6 +253,7 @@ int server_serve(void)
 	uv_timer_init(&loop, &janitor_timer);
 	uv_timer_init(&loop, &drain_timer);
 	uv_timer_start(&janitor_timer, on_janitor, 1000, JANITOR_INTERVAL_MS);
+	periodics_start();
 	log_info("frontdeskd %s ready (schema version %d, %d workers)",
 		 FD_SERVER_VERSION, FD_SCHEMA_VERSION, cfg_int(CFG_WORKERS));
 
