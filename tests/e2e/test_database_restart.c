@@ -34,7 +34,7 @@ static bool ping_says_database_up(fd_client *c)
 
 static void calls_fail_fast_while_the_database_is_down_and_recover_after(void)
 {
-	tp_server s;
+	tp_server s = { 0 };
 	char db[64];
 	fd_status st;
 	fd_events *ev;

@@ -62,7 +62,7 @@ static uint32_t idle_timeout_seen(fd_client *c)
 static void sighup_reloads_the_reloadable_settings(void)
 {
 	char db[64], path[64], flag[96];
-	tp_server s;
+	tp_server s = { 0 };
 
 	snprintf(path, sizeof path, "/tmp/fdt-%d.conf", (int)getpid());
 	FILE *f = fopen(path, "w");
@@ -93,7 +93,7 @@ static void sighup_reloads_the_reloadable_settings(void)
 static void desks_reach_the_server_over_verified_tls(void)
 {
 	char db[64], cmd[1024], dir[64], cert[128], key[128], cfg_cert[160], cfg_key[160];
-	tp_server s;
+	tp_server s = { 0 };
 	fd_status st;
 
 	snprintf(dir, sizeof dir, "/tmp/fdt-tls-%d", (int)getpid());

@@ -18,7 +18,7 @@ typedef struct tp_server {
 	char events_url[128];
 	char dbname[64];
 	char log_path[128];
-	/* Set before tp_server_start: more listen URLs (e.g. tls+tcp://);
+	/* Set before tp_server_start (zero the struct first): more listen URLs (e.g. tls+tcp://);
 	 * readiness is still probed on url. */
 	char extra_listen[128];
 } tp_server;
