@@ -27,7 +27,7 @@
 #include "wire.h"
 
 #define DEFAULT_TIMEOUT_MS 10000
-#define DEFAULT_RESEND_MS 2000
+#define DEFAULT_RESEND_MS 10000
 /* Replies (a long staff list, say) may be far larger than any request; the
  * limit only stops a confused peer from making us allocate without bound. */
 #define CLIENT_RECV_MAX_BYTES (16u * 1024 * 1024)

@@ -32,7 +32,9 @@ typedef struct fd_client fd_client;
 typedef struct fd_client_options {
 	const char *url;            /* required */
 	int timeout_ms;             /* default per-call budget; 0 means 10000 */
-	int resend_ms;              /* REQ resend interval; 0 means 2000 */
+	int resend_ms;              /* REQ timer resend; 0 means 10000. nng also
+	                             * resends at once after a reconnect. A short
+	                             * timer only duplicates calls still running. */
 	const char *tls_ca_file;    /* tls+tcp://: CA bundle to verify the server */
 	const char *tls_server_name;/* tls+tcp://: expected name; default host */
 	const char *tls_cert_file;  /* optional desk certificate (PEM, key inside or in tls_key_file) */

@@ -129,11 +129,18 @@ int tp_server_start(tp_server *s, const char *dbname, const char *const *extra)
 
 int tp_server_stop(tp_server *s)
 {
+	if (s->pid <= 0)
+		return -1;
+	kill(s->pid, SIGTERM);
+	return tp_server_wait_exit(s);
+}
+
+int tp_server_wait_exit(tp_server *s)
+{
 	int status;
 
 	if (s->pid <= 0)
 		return -1;
-	kill(s->pid, SIGTERM);
 	for (int waited = 0; waited < 30000; waited += 20) {
 		if (waitpid(s->pid, &status, WNOHANG) == s->pid) {
 			s->pid = 0;

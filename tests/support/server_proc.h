@@ -31,6 +31,8 @@ int tp_server_restart(tp_server *s, const char *const *extra);
 /* SIGTERM and wait; returns the exit code, or -1 when it did not exit
  * normally within 30 s (then it is killed). */
 int tp_server_stop(tp_server *s);
+/* Waits (30 s at most) for a server already told to stop; as above. */
+int tp_server_wait_exit(tp_server *s);
 void tp_server_kill(tp_server *s);
 /* Prints the server's log to stdout (for failing tests). */
 void tp_server_dump_log(const tp_server *s);
