@@ -67,7 +67,7 @@ cat <<EOF
 
 == How to connect a desk (in another terminal) ==
   export FRONTDESK_SERVER=$FRONTDESK_LISTEN
-  $desk login --user reception1
+  $desk login --user reception1 --desk front-1
   $desk ping
 
 == frontdeskd serving on $FRONTDESK_LISTEN (events on $FRONTDESK_EVENTS_LISTEN); Ctrl-C stops it ==
