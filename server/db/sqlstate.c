@@ -20,6 +20,17 @@ static const struct {
 	{ "desks_code_check", "desk codes are 1-32 lowercase letters, digits, '.', '_' or '-'" },
 	{ "staff_display_name_check", "display names are 1-200 characters" },
 	{ "desks_name_check", "desk names are 1-200 characters" },
+	{ "appointments_provider_no_overlap", "that slot was just taken; search again for the next free slots" },
+	{ "appointment_resources_no_overlap", "that room was just taken; search again for the next free slots" },
+	{ "appointments_status_move", "the appointment cannot move to that status" },
+	{ "holidays_day_key", "that location already has a holiday on that day" },
+	{ "resources_code_key", "a room with that code already exists" },
+	{ "availability_templates_provider_id_location_id_fkey", "the provider still has weekly hours at that location" },
+	{ "insurance_policies_priority_key", "the patient already has an active policy with that priority" },
+	{ "insurance_policies_dates_check", "a policy cannot end before it starts" },
+	{ "patients_birth_date_not_future", "the date of birth must not be in the future" },
+	{ "refill_requests_status_step", "a refill request cannot take that step from its current status" },
+	{ "intake_forms_code_version_key", "that form version was defined at the same moment; try again" },
 };
 
 static const struct {

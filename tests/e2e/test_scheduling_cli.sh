@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# End-to-end tests of the scheduling `desk` commands against the real
+# frontdeskd on a fresh demo clinic: provider/type/room lists, slot search,
+# book/show/confirm/reschedule/cancel, the schedule view, admin verbs, exit
+# codes from sysexits.h, JSON output, and that names from the database are
+# printed escaped. Prints "@@ passed=P failed=F" for tests/run.sh.
+set -uo pipefail
+
+bin=${FRONTDESK_BIN_DIR:?run through tests/run.sh}
+desk=$bin/desk
+pass=0 fail=0
+work=$(mktemp -d)
+db=t_sched_cli_$$
+sock=ipc:///tmp/fdt-sched-$$.sock
+events=ipc:///tmp/fdt-sched-ev-$$.sock
+server_pid=
+
+cleanup() {
+	if [ -n "$server_pid" ]; then
+		kill -TERM "$server_pid" 2>/dev/null
+		wait "$server_pid" 2>/dev/null
+	fi
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+ok() { pass=$((pass + 1)); echo "  ok   $1"; }
+bad() { fail=$((fail + 1)); echo "  FAIL $1"; [ -n "${2:-}" ] && echo "    $2"; }
+
+# expect NAME RC COMMAND...: runs COMMAND, compares its exit code.
+expect() {
+	local name=$1 want=$2
+	shift 2
+	"$@" >"$work/out" 2>"$work/err"
+	local got=$?
+	if [ "$got" = "$want" ]; then ok "$name"; else
+		bad "$name" "exit $got, wanted $want: $(head -c 400 "$work/err")"
+	fi
+}
+# json_has NAME PYTHON-EXPR: evaluates EXPR with d = the JSON in $work/out.
+json_has() {
+	if python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert $2" "$work/out" 2>/dev/null; then
+		ok "$1"; else bad "$1" "$(head -c 400 "$work/out")"; fi
+}
+
+export XDG_CONFIG_HOME=$work/config FRONTDESK_SERVER=$sock
+export FRONTDESK_DB="dbname=$db" FRONTDESK_PASSWORD_HASH_COST=min
+unset FRONTDESK_TOKEN FRONTDESK_PASSWORD
+
+psql -q -d postgres -c "CREATE DATABASE $db" >/dev/null
+"$bin/frontdeskd" migrate up >/dev/null
+FRONTDESK_DEMO_PASSWORD=test-password-1 "$bin/frontdeskd" seed-demo >/dev/null
+"$bin/frontdeskd" --listen="$sock" --events-listen="$events" serve 2>"$work/server.log" &
+server_pid=$!
+for _ in $(seq 100); do "$desk" ping >/dev/null 2>&1 && break; sleep 0.1; done
+patient=$(psql -qtA -d "$db" -c "SELECT min(id) FROM patients")
+
+expect "slots before login is refused (77)" 77 "$desk" slots --type checkup
+expect "front desk login" 0 sh -c "echo test-password-1 | '$desk' login --user reception1 --desk front-1 --password-stdin"
+expect "provider list" 0 "$desk" provider list
+if grep -q "Dr. Jane Smith" "$work/out"; then ok "the demo providers are listed"; else bad "the demo providers are listed" "$(cat "$work/out")"; fi
+expect "type list --json" 0 "$desk" --json type list
+json_has "the demo types are listed with durations" 'any(t["code"] == "checkup" and t["duration_min"] == 20 for t in d["types"])'
+expect "slots needs --type (64)" 64 "$desk" slots
+expect "slots --help" 0 "$desk" slots --help
+expect "first available check-up" 0 "$desk" --json slots --type checkup --first
+json_has "one slot comes back" 'len(d["slots"]) == 1 and d["slots"][0]["time_zone"] == "America/New_York"'
+at=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["slots"][0]["starts_local"])' "$work/out")
+provider=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["slots"][0]["provider"])' "$work/out")
+expect "slots for one provider in the morning" 0 "$desk" --json slots --type consult --provider smith --morning --limit 5
+json_has "morning slots start before noon" 'd["slots"] and all(s["starts_local"][11:13] < "12" for s in d["slots"])'
+
+expect "book the first available slot" 0 "$desk" --json appt book --patient "$patient" --provider "$provider" --type checkup --at "$at" --reason "annual check"
+json_has "the booking is at the asked wall-clock time" 'd["appointment"]["starts_local"] == "'"$at"'" and d["appointment"]["status"] == "booked"'
+appt=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["appointment"]["id"])' "$work/out")
+expect "the same slot again is taken (65)" 65 "$desk" appt book --patient "$patient" --provider "$provider" --type checkup --at "$at"
+if grep -q "just taken; next free" "$work/err"; then ok "the loser hears the next free slots"; else bad "the loser hears the next free slots" "$(cat "$work/err")"; fi
+expect "Feb 30 is refused (65)" 65 "$desk" appt book --patient "$patient" --provider smith --type checkup --at "2030-02-30 09:00"
+expect "an unknown provider is not found (66)" 66 "$desk" appt book --patient "$patient" --provider nobody --type checkup --at "$at"
+expect "overbooking is not for the front desk (77)" 77 "$desk" appt book --patient "$patient" --provider "$provider" --type checkup --at "$at" --overbook --overbook-reason "urgent"
+expect "confirm" 0 "$desk" appt confirm "$appt"
+expect "show with history" 0 "$desk" appt show "$appt"
+if grep -q "booked -> confirmed" "$work/out" && grep -q reception1 "$work/out"; then ok "the history says who changed what"; else bad "the history says who changed what" "$(cat "$work/out")"; fi
+expect "schedule of the day" 0 "$desk" schedule --provider "$provider" --date "${at:0:10}"
+if grep -q "$appt" "$work/out"; then ok "the schedule shows the booking"; else bad "the schedule shows the booking" "$(cat "$work/out")"; fi
+expect "a patient's appointments" 0 "$desk" --json appt list --patient "$patient"
+json_has "the patient's list has the booking" 'any(a["id"] == '"$appt"' for a in d["appointments"])'
+expect "today's no-shows" 0 "$desk" appt noshows
+expect "reschedule needs --at (64)" 64 "$desk" appt reschedule "$appt"
+expect "cancel needs a reason code (65)" 65 "$desk" appt cancel "$appt" --reason bored
+expect "cancel" 0 "$desk" appt cancel "$appt" --reason patient --note "feels better"
+expect "cancel again is refused (65)" 65 "$desk" appt cancel "$appt" --reason patient
+expect "show of an unknown appointment (66)" 66 "$desk" appt show 999999
+expect "front desk may not change types (77)" 77 "$desk" type save --code x --name X --duration 20
+expect "logout" 0 "$desk" logout
+
+expect "admin login" 0 env FRONTDESK_PASSWORD=test-password-1 "$desk" login --user admin --desk front-1
+expect "admin saves a type" 0 "$desk" type save --code physio --name "Physiotherapy" --duration 45 --buffer-after 15 --needs exam_room --per-day 6
+expect "a 48-hour type is refused (65)" 65 "$desk" type save --code marathon --name "Too long" --duration 2880
+expect "a control character in a name is refused (65)" 65 "$desk" provider save --code kim --name $'Kim \e[31mPark' --location main
+expect "admin saves a provider" 0 "$desk" provider save --code kim --name $'Kim Pa\u202erk' --location main --type physio --specialty physiotherapy
+expect "provider list shows it" 0 "$desk" provider list --type physio
+if grep -q $'\u202e' "$work/out"; then bad "a bidi override in a name is printed escaped" "raw U+202E in output"
+elif grep -q 'Kim' "$work/out"; then ok "a bidi override in a name is printed escaped"
+else bad "a bidi override in a name is printed escaped" "$(cat "$work/out")"; fi
+expect "admin adds a weekly window" 0 "$desk" template add --provider kim --weekday tue --start 08:00 --end 12:00
+expect "an end before the start is refused (65)" 65 "$desk" template add --provider kim --weekday tue --start 12:00 --end 08:00
+expect "admin adds a room" 0 "$desk" room save --code exam-9 --name "Exam room 9" --kind exam_room
+expect "admin adds time off" 0 "$desk" exception add --provider kim --kind off --from "2030-01-01 08:00" --to "2030-01-10 18:00" --reason vacation
+expect "admin adds a holiday" 0 "$desk" holiday add --date 2030-07-04 --name "Independence Day"
+expect "holiday list" 0 "$desk" --json holiday list --from 2030-01-01 --to 2030-12-31
+json_has "the holiday is listed" 'any(h["date"] == "2030-07-04" for h in d["holidays"])'
+expect "template list" 0 "$desk" template list --provider kim
+
+expect "server stops cleanly" 0 kill -TERM "$server_pid"
+wait "$server_pid"
+rc=$?
+server_pid=
+if [ "$rc" = 0 ]; then ok "server exits 0 on SIGTERM"; else bad "server exits 0 on SIGTERM" "exit $rc"; fi
+psql -q -d postgres -c "DROP DATABASE $db" >/dev/null 2>&1
+
+echo "@@ passed=$pass failed=$fail"
+[ "$fail" = 0 ]
