@@ -47,7 +47,7 @@ COMMON_SRC := common/status.c common/arena.c common/log.c common/util.c common/w
 
 SERVER_SRC := server/config.c server/listener.c server/dispatch.c server/methods.c \
               server/workq.c server/events.c server/auth.c server/audit.c \
-              server/migrate.c server/admin_tools.c server/server.c \
+              server/migrate.c server/admin_tools.c server/server.c server/validate.c \
               server/db/conn.c server/db/sqlstate.c \
               $(sort $(wildcard server/handlers/*.c))
 
@@ -73,7 +73,7 @@ TEST_BIN := $(patsubst %.c,$(BUILD)/%,$(TEST_SRC))
 FRONTDESKD := $(BUILD)/bin/frontdeskd
 DESK := $(BUILD)/bin/desk
 
-.PHONY: all deps run test valgrind format clean tests
+.PHONY: all deps run test valgrind bench fuzz format clean tests
 all: $(FRONTDESKD) $(DESK) tests
 tests: $(TEST_BIN)
 
@@ -149,6 +149,20 @@ test: deps
 valgrind: deps
 	@$(MAKE) --no-print-directory all
 	@BUILD=$(BUILD) FD_VALGRIND=1 tests/run.sh
+
+# The load benchmark (issue 7): its own PostgreSQL and server, a C load
+# generator on the client library, raw limits measured in the same run.
+BENCH_SRC := $(sort $(wildcard tests/bench/*.c))
+BENCH_BIN := $(patsubst %.c,$(BUILD)/%,$(BENCH_SRC))
+bench: deps
+	@$(MAKE) --no-print-directory all $(BENCH_BIN)
+	@BUILD=$(BUILD) tests/bench/run.sh
+
+# Coverage-guided fuzzing of the envelope and every request's decode and
+# validation path (clang, libFuzzer, ASan+UBSan); FUZZ_SECONDS per target.
+FUZZ_SECONDS ?= 300
+fuzz: deps
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh
 
 format:
 	clang-format -i $(COMMON_SRC) $(SERVER_SRC) server/main.c $(CLIENT_SRC) $(DESK_SRC) \

@@ -8,6 +8,7 @@
 
 #include "auth.h"
 #include "db/db.h"
+#include "validate.h"
 #include "frontdesk/v1/admin.pb-c.h"
 
 int handle_admin_create_staff(fd_ctx *ctx, const ProtobufCMessage *in, ProtobufCMessage **out);
@@ -76,20 +77,6 @@ static Frontdesk__V1__StaffRecord *staff_record(fd_ctx *ctx, const PGresult *r, 
 	return rec;
 }
 
-static int check_text(fd_ctx *ctx, const char *what, const char *s, size_t max)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > max)
-		return fd_fail(&ctx->status, FD_INVALID_ARGUMENT,
-			       "%s must be 1-%zu characters", what, max);
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-			return fd_fail(&ctx->status, FD_INVALID_ARGUMENT,
-				       "%s must not contain control characters", what);
-	return FD_OK;
-}
-
 int handle_admin_create_staff(fd_ctx *ctx, const ProtobufCMessage *in, ProtobufCMessage **out)
 {
 	const Frontdesk__V1__CreateStaffRequest *req = (const void *)in;
@@ -98,8 +85,8 @@ int handle_admin_create_staff(fd_ctx *ctx, const ProtobufCMessage *in, ProtobufC
 	db_params p;
 	PGresult *r;
 
-	if (check_text(ctx, "the user name", req->username, 64) != FD_OK ||
-	    check_text(ctx, "the display name", req->display_name, 200) != FD_OK ||
+	if (fd_check_text(ctx, "the user name", req->username, 1, 64, 0) != FD_OK ||
+	    fd_check_text(ctx, "the display name", req->display_name, 1, 200, TEXT_TRIMMED) != FD_OK ||
 	    auth_password_policy(req->password, &ctx->status) != FD_OK ||
 	    roles_literal(ctx, req->roles, req->n_roles, &roles) != FD_OK)
 		return ctx->status.code;
@@ -185,7 +172,7 @@ int handle_admin_update_staff(fd_ctx *ctx, const ProtobufCMessage *in, ProtobufC
 	if (!rep)
 		return NOMEM(ctx);
 	if (*req->display_name &&
-	    check_text(ctx, "the display name", req->display_name, 200) != FD_OK)
+	    fd_check_text(ctx, "the display name", req->display_name, 1, 200, TEXT_TRIMMED) != FD_OK)
 		return ctx->status.code;
 	if (req->n_roles && roles_literal(ctx, req->roles, req->n_roles, &roles) != FD_OK)
 		return ctx->status.code;
@@ -333,8 +320,8 @@ int handle_admin_create_desk(fd_ctx *ctx, const ProtobufCMessage *in, ProtobufCM
 
 	if (!rep)
 		return NOMEM(ctx);
-	if (check_text(ctx, "the desk code", req->code, 32) != FD_OK ||
-	    check_text(ctx, "the desk name", req->name, 200) != FD_OK)
+	if (fd_check_text(ctx, "the desk code", req->code, 1, 32, 0) != FD_OK ||
+	    fd_check_text(ctx, "the desk name", req->name, 1, 200, TEXT_TRIMMED) != FD_OK)
 		return ctx->status.code;
 	dbp_init(&p);
 	dbp_text(&p, req->code);

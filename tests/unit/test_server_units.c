@@ -9,6 +9,7 @@
 #include "config.h"
 #include "db/db.h"
 #include "harness.h"
+#include "validate.h"
 
 static void sqlstates_map_to_grpc_codes(void)
 {
@@ -106,7 +107,29 @@ static void passwords_verify_only_themselves(void)
 	config_free();
 }
 
-TH_MAIN(TH_CASE(sqlstates_map_to_grpc_codes), TH_CASE(every_setting_is_documented),
+static void shared_field_checks_agree_with_the_calendar_and_the_clinic(void)
+{
+	fd_ctx ctx = { 0 };
+
+	CHECK_INT(fd_check_date(&ctx, "the date", "2024-02-29"), FD_OK);
+	CHECK_INT(fd_check_date(&ctx, "the date", "2023-02-29"), FD_INVALID_ARGUMENT);
+	CHECK_INT(fd_check_date(&ctx, "the date", "2026-02-30"), FD_INVALID_ARGUMENT);
+	CHECK(strstr(ctx.status.message, "2026") == NULL); /* inputs are not echoed */
+	CHECK_INT(fd_check_date(&ctx, "the date", "2026-4-1"), FD_INVALID_ARGUMENT);
+	CHECK_INT(fd_check_text(&ctx, "the name", "Nguyễn", 1, 6, TEXT_TRIMMED), FD_OK);
+	CHECK_INT(fd_check_text(&ctx, "the name", "Nguyễnn", 1, 6, 0), FD_INVALID_ARGUMENT);
+	CHECK_INT(fd_check_text(&ctx, "the name", " Ann", 1, 60, TEXT_TRIMMED), FD_INVALID_ARGUMENT);
+	CHECK_INT(fd_check_text(&ctx, "the note", "a\nb", 0, 60, TEXT_MULTILINE), FD_OK);
+	CHECK_INT(fd_check_text(&ctx, "the name", "a\nb", 0, 60, 0), FD_INVALID_ARGUMENT);
+	CHECK_INT(fd_check_text(&ctx, "the name", "\x1b[31m", 0, 60, 0), FD_INVALID_ARGUMENT);
+	CHECK_INT(fd_check_text(&ctx, "the name", "", 1, 60, 0), FD_INVALID_ARGUMENT);
+	CHECK_INT(fd_check_code(&ctx, "the code", "front-1"), FD_OK);
+	CHECK_INT(fd_check_code(&ctx, "the code", "Front"), FD_INVALID_ARGUMENT);
+	CHECK_INT(fd_check_code(&ctx, "the code", "-x"), FD_INVALID_ARGUMENT);
+}
+
+TH_MAIN(TH_CASE(shared_field_checks_agree_with_the_calendar_and_the_clinic),
+	TH_CASE(sqlstates_map_to_grpc_codes), TH_CASE(every_setting_is_documented),
 	TH_CASE(config_precedence_is_flag_env_file_default),
 	TH_CASE(tokens_are_64_hex_and_hash_stably),
 	TH_CASE(passwords_verify_only_themselves))
