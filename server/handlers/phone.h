@@ -18,10 +18,8 @@
 
 /* Each returns FD_OK or fails ctx->status with INVALID_ARGUMENT naming `what`. */
 int phone_check_e164(fd_ctx *ctx, const char *what, const char *number);
-int phone_check_code(fd_ctx *ctx, const char *what, const char *code);
-int phone_check_text(fd_ctx *ctx, const char *what, const char *s, size_t max);
-/* "YYYY-MM-DD", a real calendar date (no Feb 30). */
-int phone_check_date(fd_ctx *ctx, const char *what, const char *date);
+/* Text, codes and dates: fd_check_text, fd_check_code, fd_check_date
+ * (validate.h), shared with every domain. */
 /* s must be one of the NULL-terminated words. */
 int phone_check_word(fd_ctx *ctx, const char *what, const char *s,
 		     const char *const *words);

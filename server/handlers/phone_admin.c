@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "phone.h"
+#include "validate.h"
 
 int handle_phone_create_line(fd_ctx *ctx, const ProtobufCMessage *in, ProtobufCMessage **out);
 int handle_phone_list_lines(fd_ctx *ctx, const ProtobufCMessage *in, ProtobufCMessage **out);
@@ -34,50 +35,6 @@ int phone_check_e164(fd_ctx *ctx, const char *what, const char *number)
 		if (!isdigit((unsigned char)number[i]))
 			return fd_fail(&ctx->status, FD_INVALID_ARGUMENT,
 				       "%s must be an E.164 phone number like +15551234567", what);
-	return FD_OK;
-}
-
-int phone_check_code(fd_ctx *ctx, const char *what, const char *code)
-{
-	size_t n = strlen(code);
-
-	if (n == 0 || n > 32 || !(islower((unsigned char)code[0]) || isdigit((unsigned char)code[0])))
-		return fd_fail(&ctx->status, FD_INVALID_ARGUMENT,
-			       "%s must be 1-32 lowercase letters, digits, '-' or '_'", what);
-	for (size_t i = 0; i < n; i++)
-		if (!islower((unsigned char)code[i]) && !isdigit((unsigned char)code[i]) &&
-		    code[i] != '-' && code[i] != '_')
-			return fd_fail(&ctx->status, FD_INVALID_ARGUMENT,
-				       "%s must be 1-32 lowercase letters, digits, '-' or '_'", what);
-	return FD_OK;
-}
-
-int phone_check_text(fd_ctx *ctx, const char *what, const char *s, size_t max)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > max)
-		return fd_fail(&ctx->status, FD_INVALID_ARGUMENT, "%s must be 1-%zu characters",
-			       what, max);
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-			return fd_fail(&ctx->status, FD_INVALID_ARGUMENT,
-				       "%s must not contain control characters", what);
-	return FD_OK;
-}
-
-int phone_check_date(fd_ctx *ctx, const char *what, const char *date)
-{
-	static const int days[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-	int y, m, d, used = 0;
-
-	if (strlen(date) != 10 || sscanf(date, "%4d-%2d-%2d%n", &y, &m, &d, &used) != 3 || used != 10 ||
-	    date[4] != '-' || date[7] != '-' || strspn(date, "0123456789-") != 10)
-		return fd_fail(&ctx->status, FD_INVALID_ARGUMENT, "%s must be a date like 2024-07-04", what);
-	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-	if (y < 1900 || y > 2200 || m < 1 || m > 12 || d < 1 || d > days[m - 1] ||
-	    (m == 2 && d == 29 && !leap))
-		return fd_fail(&ctx->status, FD_INVALID_ARGUMENT, "%s is not a real calendar date", what);
 	return FD_OK;
 }
 
@@ -168,8 +125,8 @@ int handle_phone_create_line(fd_ctx *ctx, const ProtobufCMessage *in, ProtobufCM
 
 	if (!rep)
 		return PHONE_NOMEM(ctx);
-	if (phone_check_code(ctx, "the line code", req->code) != FD_OK ||
-	    phone_check_text(ctx, "the line name", req->name, 200) != FD_OK ||
+	if (fd_check_code(ctx, "the line code", req->code) != FD_OK ||
+	    fd_check_text(ctx, "the line name", req->name, 1, 200, 0) != FD_OK ||
 	    phone_check_e164(ctx, "the line number", req->number) != FD_OK ||
 	    phone_location_id(ctx, req->location, &location) != FD_OK)
 		return ctx->status.code;
@@ -353,8 +310,8 @@ int handle_phone_save_queue(fd_ctx *ctx, const ProtobufCMessage *in, ProtobufCMe
 
 	if (!rep)
 		return PHONE_NOMEM(ctx);
-	if (phone_check_code(ctx, "the queue code", req->code) != FD_OK ||
-	    (*req->name && phone_check_text(ctx, "the queue name", req->name, 200) != FD_OK) ||
+	if (fd_check_code(ctx, "the queue code", req->code) != FD_OK ||
+	    (*req->name && fd_check_text(ctx, "the queue name", req->name, 1, 200, 0) != FD_OK) ||
 	    (*req->strategy && phone_check_word(ctx, "the strategy", req->strategy, strategies) != FD_OK) ||
 	    (*req->overflow && phone_check_word(ctx, "the overflow", req->overflow, overflows) != FD_OK) ||
 	    check_queue_numbers(ctx, req) != FD_OK ||
@@ -585,7 +542,7 @@ int handle_phone_set_presence(fd_ctx *ctx, const ProtobufCMessage *in, ProtobufC
 		return ctx->status.code;
 	if (*req->reason && strcmp(req->state, "away") != 0)
 		return fd_fail(&ctx->status, FD_INVALID_ARGUMENT, "only 'away' takes a reason");
-	if (*req->reason && phone_check_text(ctx, "the reason", req->reason, 100) != FD_OK)
+	if (*req->reason && fd_check_text(ctx, "the reason", req->reason, 1, 100, 0) != FD_OK)
 		return ctx->status.code;
 	if (*req->username && strcmp(req->username, ctx->session->username) != 0) {
 		if (!(ctx->session->roles & ROLE_ADMIN))

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "phone.h"
+#include "validate.h"
 
 int handle_phone_take_message(fd_ctx *ctx, const ProtobufCMessage *in, ProtobufCMessage **out);
 int handle_phone_list_messages(fd_ctx *ctx, const ProtobufCMessage *in, ProtobufCMessage **out);
@@ -86,8 +87,8 @@ static int check_message(fd_ctx *ctx, const Frontdesk__V1__PhoneTakeMessageReque
 		return fd_fail(&ctx->status, FD_INVALID_ARGUMENT,
 			       "a message is for either a staff member or a queue");
 	if (phone_check_e164(ctx, "the callback number", req->callback_number) != FD_OK ||
-	    phone_check_text(ctx, "the reason", req->reason, 1000) != FD_OK ||
-	    (*req->caller_name && phone_check_text(ctx, "the caller's name", req->caller_name, 200) != FD_OK) ||
+	    fd_check_text(ctx, "the reason", req->reason, 1, 1000, 0) != FD_OK ||
+	    (*req->caller_name && fd_check_text(ctx, "the caller's name", req->caller_name, 1, 200, 0) != FD_OK) ||
 	    (*req->urgency && phone_check_word(ctx, "the urgency", req->urgency, urgencies) != FD_OK))
 		return ctx->status.code;
 	if (req->patient_id < 0 || req->call_id < 0 || req->callback_due_unix_ms < 0)
@@ -352,7 +353,7 @@ int handle_phone_stats(fd_ctx *ctx, const ProtobufCMessage *in, ProtobufCMessage
 	if (!rep)
 		return PHONE_NOMEM(ctx);
 	if ((*req->queue && phone_queue_id(ctx, req->queue, &queue) != FD_OK) ||
-	    (*req->date && phone_check_date(ctx, "the date", req->date) != FD_OK))
+	    (*req->date && fd_check_date(ctx, "the date", req->date) != FD_OK))
 		return ctx->status.code;
 	dbp_init(&p);
 	dbp_text(&p, req->queue);

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "phone.h"
+#include "validate.h"
 #include "util.h"
 
 int handle_phone_add_rule(fd_ctx *ctx, const ProtobufCMessage *in, ProtobufCMessage **out);
@@ -90,7 +91,7 @@ static int check_rule_shape(fd_ctx *ctx, const Frontdesk__V1__PhoneRule *rule)
 {
 	bool wants_queue = strcmp(rule->action, "queue") == 0 || strcmp(rule->action, "message") == 0;
 
-	if (phone_check_code(ctx, "the rule name", rule->name) != FD_OK ||
+	if (fd_check_code(ctx, "the rule name", rule->name) != FD_OK ||
 	    phone_check_word(ctx, "the condition", rule->condition, conditions) != FD_OK ||
 	    phone_check_word(ctx, "the action", rule->action, actions) != FD_OK)
 		return ctx->status.code;
@@ -99,7 +100,7 @@ static int check_rule_shape(fd_ctx *ctx, const Frontdesk__V1__PhoneRule *rule)
 	if ((strcmp(rule->condition, "menu") == 0) != (*rule->menu_choice != '\0'))
 		return fd_fail(&ctx->status, FD_INVALID_ARGUMENT,
 			       "a menu choice goes with the condition 'menu', and only with it");
-	if (*rule->menu_choice && phone_check_code(ctx, "the menu choice", rule->menu_choice) != FD_OK)
+	if (*rule->menu_choice && fd_check_code(ctx, "the menu choice", rule->menu_choice) != FD_OK)
 		return ctx->status.code;
 	if (wants_queue != (*rule->queue != '\0'))
 		return fd_fail(&ctx->status, FD_INVALID_ARGUMENT,
@@ -113,7 +114,7 @@ static int check_rule_shape(fd_ctx *ctx, const Frontdesk__V1__PhoneRule *rule)
 		return fd_fail(&ctx->status, FD_INVALID_ARGUMENT,
 			       "the action 'voicemail' needs a voicemail box; others take none");
 	if (*rule->voicemail_box &&
-	    phone_check_code(ctx, "the voicemail box", rule->voicemail_box) != FD_OK)
+	    fd_check_code(ctx, "the voicemail box", rule->voicemail_box) != FD_OK)
 		return ctx->status.code;
 	if (strcmp(rule->action, "listed_queue") == 0 && strcmp(rule->condition, "caller_listed") != 0)
 		return fd_fail(&ctx->status, FD_INVALID_ARGUMENT,
@@ -226,7 +227,7 @@ int handle_phone_delete_rule(fd_ctx *ctx, const ProtobufCMessage *in, ProtobufCM
 
 	if (!rep)
 		return PHONE_NOMEM(ctx);
-	if (phone_check_code(ctx, "the rule name", req->name) != FD_OK ||
+	if (fd_check_code(ctx, "the rule name", req->name) != FD_OK ||
 	    count_fallbacks(ctx, req->name, &fallbacks) != FD_OK)
 		return ctx->status.code;
 	dbp_init(&p);
@@ -328,10 +329,10 @@ int handle_phone_add_holiday(fd_ctx *ctx, const ProtobufCMessage *in, ProtobufCM
 
 	if (!rep)
 		return PHONE_NOMEM(ctx);
-	if (phone_check_text(ctx, "the holiday name", req->name, 200) != FD_OK ||
+	if (fd_check_text(ctx, "the holiday name", req->name, 1, 200, 0) != FD_OK ||
 	    phone_location_id(ctx, req->location, &location) != FD_OK)
 		return ctx->status.code;
-	if (phone_check_date(ctx, "the date", req->date) != FD_OK)
+	if (fd_check_date(ctx, "the date", req->date) != FD_OK)
 		return ctx->status.code;
 	dbp_init(&p);
 	dbp_int(&p, location);
@@ -372,7 +373,7 @@ int handle_phone_set_override(fd_ctx *ctx, const ProtobufCMessage *in, ProtobufC
 		return ctx->status.code;
 	if (!req->clear) {
 		if (phone_check_word(ctx, "the override", req->state, states) != FD_OK ||
-		    phone_check_text(ctx, "the reason", req->reason, 200) != FD_OK)
+		    fd_check_text(ctx, "the reason", req->reason, 1, 200, 0) != FD_OK)
 			return ctx->status.code;
 		if (req->until_unix_ms && req->until_unix_ms <= fd_now_unix_ms())
 			return fd_fail(&ctx->status, FD_INVALID_ARGUMENT,
@@ -514,7 +515,7 @@ int handle_phone_add_listed_number(fd_ctx *ctx, const ProtobufCMessage *in, Prot
 	if (!rep)
 		return PHONE_NOMEM(ctx);
 	if (phone_check_e164(ctx, "the number", req->number) != FD_OK ||
-	    phone_check_text(ctx, "the name", req->name, 200) != FD_OK ||
+	    fd_check_text(ctx, "the name", req->name, 1, 200, 0) != FD_OK ||
 	    phone_queue_id(ctx, req->queue, &queue) != FD_OK)
 		return ctx->status.code;
 	dbp_init(&p);
@@ -709,8 +710,8 @@ int phone_route_evaluate(fd_ctx *ctx, const char *from, const char *line, const 
 	memset(out, 0, sizeof *out);
 	out->decision = d;
 	if (phone_check_e164(ctx, "the caller's number", from) != FD_OK ||
-	    phone_check_code(ctx, "the line", line) != FD_OK ||
-	    (*menu && phone_check_code(ctx, "the menu choice", menu) != FD_OK))
+	    fd_check_code(ctx, "the line", line) != FD_OK ||
+	    (*menu && fd_check_code(ctx, "the menu choice", menu) != FD_OK))
 		return ctx->status.code;
 	/* One instant for every fact: the transaction's now() or the time asked. */
 	dbp_init(&tp);
