@@ -6,48 +6,9 @@
 # tests/run.sh.
 set -uo pipefail
 
-bin=${FRONTDESK_BIN_DIR:?run through tests/run.sh}
-desk=$bin/desk
-pass=0 fail=0
-work=$(mktemp -d)
-db=t_desk_cli_$$
-sock=ipc:///tmp/fdt-desk-$$.sock
-events=ipc:///tmp/fdt-desk-ev-$$.sock
-server_pid=
-
-cleanup() {
-	if [ -n "$server_pid" ]; then
-		kill -TERM "$server_pid" 2>/dev/null
-		wait "$server_pid" 2>/dev/null
-	fi
-	rm -rf "$work"
-}
-trap cleanup EXIT
-
-ok() { pass=$((pass + 1)); echo "  ok   $1"; }
-bad() { fail=$((fail + 1)); echo "  FAIL $1"; [ -n "${2:-}" ] && echo "    $2"; }
-
-# expect NAME RC COMMAND...: runs COMMAND, compares its exit code.
-expect() {
-	local name=$1 want=$2
-	shift 2
-	"$@" >"$work/out" 2>"$work/err"
-	local got=$?
-	if [ "$got" = "$want" ]; then ok "$name"; else
-		bad "$name" "exit $got, wanted $want: $(head -c 400 "$work/err")"
-	fi
-}
-
-export XDG_CONFIG_HOME=$work/config FRONTDESK_SERVER=$sock
-export FRONTDESK_DB="dbname=$db" FRONTDESK_PASSWORD_HASH_COST=min
-unset FRONTDESK_TOKEN FRONTDESK_PASSWORD
-
-psql -q -d postgres -c "CREATE DATABASE $db" >/dev/null
-"$bin/frontdeskd" migrate up >/dev/null
-FRONTDESK_DEMO_PASSWORD=test-password-1 "$bin/frontdeskd" seed-demo >/dev/null
-"$bin/frontdeskd" --listen="$sock" --events-listen="$events" serve 2>"$work/server.log" &
-server_pid=$!
-for _ in $(seq 100); do "$desk" ping >/dev/null 2>&1 && break; sleep 0.1; done
+# shellcheck source=tests/e2e/cli_lib.sh
+. "$(dirname "$0")/cli_lib.sh"
+cli_start desk_cli
 
 expect "ping answers without a session" 0 "$desk" ping
 expect "whoami before login is refused (77)" 77 "$desk" whoami
@@ -86,12 +47,4 @@ if grep -q $'\u202e' "$work/out"; then bad "the bidi override is printed escaped
 elif grep -q 'Mal' "$work/out"; then ok "the bidi override is printed escaped"
 else bad "the bidi override is printed escaped" "$(cat "$work/out")"; fi
 
-expect "server stops cleanly" 0 kill -TERM "$server_pid"
-wait "$server_pid"
-rc=$?
-server_pid=
-if [ "$rc" = 0 ]; then ok "server exits 0 on SIGTERM"; else bad "server exits 0 on SIGTERM" "exit $rc"; fi
-psql -q -d postgres -c "DROP DATABASE $db" >/dev/null 2>&1
-
-echo "@@ passed=$pass failed=$fail"
-[ "$fail" = 0 ]
+cli_finish

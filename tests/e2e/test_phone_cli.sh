@@ -6,53 +6,10 @@
 # "@@ passed=P failed=F" for tests/run.sh.
 set -uo pipefail
 
-bin=${FRONTDESK_BIN_DIR:?run through tests/run.sh}
-desk=$bin/desk
-pass=0 fail=0
-work=$(mktemp -d)
-db=t_phone_cli_$$
-sock=ipc:///tmp/fdt-phone-$$.sock
-events=ipc:///tmp/fdt-phone-ev-$$.sock
-server_pid=
-
-cleanup() {
-	if [ -n "$server_pid" ]; then
-		kill -TERM "$server_pid" 2>/dev/null
-		wait "$server_pid" 2>/dev/null
-	fi
-	rm -rf "$work"
-}
-trap cleanup EXIT
-
-ok() { pass=$((pass + 1)); echo "  ok   $1"; }
-bad() { fail=$((fail + 1)); echo "  FAIL $1"; [ -n "${2:-}" ] && echo "    $2"; }
-
-expect() {
-	local name=$1 want=$2
-	shift 2
-	"$@" >"$work/out" 2>"$work/err"
-	local got=$?
-	if [ "$got" = "$want" ]; then ok "$name"; else
-		bad "$name" "exit $got, wanted $want: $(head -c 400 "$work/err") $(head -c 400 "$work/out")"
-	fi
-}
-
-# json_check NAME PYTHON-EXPR: evaluates EXPR with d = the last JSON output.
-json_check() {
-	if python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert $2, d" "$work/out" 2>"$work/pyerr"; then
-		ok "$1"; else bad "$1" "$(tail -c 400 "$work/pyerr")"; fi
-}
-
-export XDG_CONFIG_HOME=$work/admin FRONTDESK_SERVER=$sock
-export FRONTDESK_DB="dbname=$db" FRONTDESK_PASSWORD_HASH_COST=min
-unset FRONTDESK_TOKEN FRONTDESK_PASSWORD
-
-psql -q -d postgres -c "CREATE DATABASE $db" >/dev/null
-"$bin/frontdeskd" migrate up >/dev/null
-FRONTDESK_DEMO_PASSWORD=test-password-1 "$bin/frontdeskd" seed-demo >/dev/null
-"$bin/frontdeskd" --listen="$sock" --events-listen="$events" serve 2>"$work/server.log" &
-server_pid=$!
-for _ in $(seq 100); do "$desk" ping >/dev/null 2>&1 && break; sleep 0.1; done
+# shellcheck source=tests/e2e/cli_lib.sh
+. "$(dirname "$0")/cli_lib.sh"
+cli_start phone_cli
+export XDG_CONFIG_HOME=$work/admin
 
 r1() { XDG_CONFIG_HOME=$work/r1 "$desk" "$@"; }
 
@@ -108,12 +65,4 @@ expect "front desk may not add rules (77)" 77 r1 phone rule-add --name x --prior
 expect "control characters in a reason are refused (65)" 65 "$desk" phone message-take --queue front --number +15550004321 --reason $'\e[31mhi'
 expect "override cleared" 0 "$desk" phone override --clear
 
-expect "server stops cleanly" 0 kill -TERM "$server_pid"
-wait "$server_pid"
-rc=$?
-server_pid=
-if [ "$rc" = 0 ]; then ok "server exits 0 on SIGTERM"; else bad "server exits 0 on SIGTERM" "exit $rc"; fi
-psql -q -d postgres -c "DROP DATABASE $db" >/dev/null 2>&1
-
-echo "@@ passed=$pass failed=$fail"
-[ "$fail" = 0 ]
+cli_finish
