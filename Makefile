@@ -27,7 +27,7 @@ WARN := -Wall -Wextra -Wformat=2 -Wshadow -Wno-unused-parameter -Wstrict-prototy
 ifeq ($(WERROR),1)
 WARN += -Werror
 endif
-CPPFLAGS := -std=c11 -D_GNU_SOURCE -I. -Icommon -I$(GEN) -Iserver -Iclient/lib -I/usr/include/postgresql \
+CPPFLAGS := -std=c11 -D_GNU_SOURCE -I. -Icommon -I$(GEN) -Iserver -Iclient/lib -Iclient/cli -I/usr/include/postgresql \
             -DFD_SOURCE_DIR='"$(CURDIR)"'
 ALL_CFLAGS = $(CPPFLAGS) $(CFLAGS) $(SAN_FLAGS) -MMD -MP
 LDFLAGS += $(SAN_FLAGS)
@@ -53,9 +53,10 @@ SERVER_SRC := server/config.c server/listener.c server/dispatch.c server/methods
 
 CLIENT_SRC := client/lib/client.c client/lib/events.c
 
-# One cmd_<noun>.c per group of desk commands.
+# One cmd_<noun>.c per group of desk commands; `desk console` is in
+# client/console/ (ncursesw on a libuv loop).
 DESK_SRC := client/cli/desk.c client/cli/output.c client/cli/settings.c \
-            $(sort $(wildcard client/cli/cmd_*.c))
+            $(sort $(wildcard client/cli/cmd_*.c)) $(sort $(wildcard client/console/*.c))
 
 TEST_SUPPORT_SRC := tests/harness.c tests/support/pg.c tests/support/server_proc.c
 
@@ -122,7 +123,7 @@ $(FRONTDESKD): $(BUILD)/server/main.o $(BUILD)/libfrontdeskd.a $(BUILD)/libfront
 
 $(DESK): $(DESK_O) $(BUILD)/libfrontdesk-client.a $(BUILD)/libfrontdesk-common.a
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lncursesw
 
 $(BUILD)/tests/%: tests/%.c $(TEST_SUPPORT_O) $(BUILD)/libfrontdeskd.a \
 		$(BUILD)/libfrontdesk-client.a $(BUILD)/libfrontdesk-common.a $(GEN_H)
