@@ -1,6 +1,6 @@
 -- Scheduling: providers, rooms and equipment, appointment types, weekly
 -- availability with exceptions and holidays, appointments with their history,
--- and the reminder outbox.
+-- the reminder outbox, and the waitlist with its slot-holding offers.
 --
 -- What must never break is enforced here, not only in C: no provider and no
 -- resource is booked twice for overlapping time (exclusion constraints over
@@ -288,11 +288,83 @@ LANGUAGE sql STABLE AS $$
   SELECT to_char(at AT TIME ZONE zone, 'YYYY-MM-DD HH24:MI')
 $$;
 
+-- The waitlist: a patient asking for an earlier slot of a type at a
+-- location, optionally with one provider, on some weekdays (ISO 1-7; empty:
+-- any), in the morning (before 12:00) or afternoon, between two local
+-- dates. Served by priority (1 first) then request time. An entry is
+-- 'waiting', 'offered' (an open offer holds a slot for it), 'booked' (it
+-- accepted; booked_appointment_id), or 'removed'.
+CREATE TABLE waitlist_entries (
+  id                    bigserial PRIMARY KEY,
+  patient_id            bigint NOT NULL REFERENCES patients (id),
+  type_id               bigint NOT NULL REFERENCES appointment_types (id),
+  location_id           bigint NOT NULL REFERENCES locations (id),
+  provider_id           bigint REFERENCES providers (id),
+  weekdays              integer[] NOT NULL DEFAULT '{}'
+                          CHECK (cardinality(weekdays) <= 7 AND 1 <= ALL (weekdays) AND 7 >= ALL (weekdays)),
+  time_of_day           text NOT NULL DEFAULT 'any' CHECK (time_of_day IN ('any', 'morning', 'afternoon')),
+  from_date             date,
+  to_date               date,
+  priority              integer NOT NULL DEFAULT 3 CHECK (priority BETWEEN 1 AND 5),
+  note                  text NOT NULL DEFAULT '' CHECK (length(note) <= 500),
+  status                text NOT NULL DEFAULT 'waiting'
+                          CHECK (status IN ('waiting', 'offered', 'booked', 'removed')),
+  booked_appointment_id bigint REFERENCES appointments (id),
+  requested_at          timestamptz NOT NULL DEFAULT now(),
+  requested_by          bigint REFERENCES staff (id),
+  updated_at            timestamptz NOT NULL DEFAULT now(),
+  CHECK (to_date IS NULL OR from_date IS NULL OR to_date >= from_date),
+  CHECK ((status = 'booked') = (booked_appointment_id IS NOT NULL))
+);
+-- One live request per patient and type.
+CREATE UNIQUE INDEX waitlist_entries_live_key ON waitlist_entries (patient_id, type_id)
+  WHERE status IN ('waiting', 'offered');
+CREATE INDEX waitlist_entries_queue_idx ON waitlist_entries (type_id, location_id, priority, requested_at)
+  WHERE status = 'waiting';
+
+-- How long an offer holds its slot, per location (no row: 30 minutes).
+CREATE TABLE waitlist_settings (
+  location_id    bigint PRIMARY KEY REFERENCES locations (id),
+  offer_hold_min integer NOT NULL CHECK (offer_hold_min BETWEEN 1 AND 1440)
+);
+
+-- A freed slot offered to one waitlist entry. While 'open' it holds the
+-- provider's time (buffers included): open_slots() treats it as busy, so
+-- the search does not show it and nobody else can book it; the exclusion
+-- constraint keeps two open offers off the same time. Accepting books it
+-- through the normal booking path ('accepted', appointment_id); declining
+-- or the expiry timer ('declined', 'expired') passes it to the next entry.
+CREATE TABLE waitlist_offers (
+  id             bigserial PRIMARY KEY,
+  entry_id       bigint NOT NULL REFERENCES waitlist_entries (id),
+  provider_id    bigint NOT NULL REFERENCES providers (id),
+  location_id    bigint NOT NULL REFERENCES locations (id),
+  type_id        bigint NOT NULL REFERENCES appointment_types (id),
+  starts_at      timestamptz NOT NULL,
+  blocked_from   timestamptz NOT NULL,
+  blocked_until  timestamptz NOT NULL,
+  expires_at     timestamptz NOT NULL,
+  status         text NOT NULL DEFAULT 'open'
+                   CHECK (status IN ('open', 'accepted', 'declined', 'expired', 'withdrawn')),
+  appointment_id bigint REFERENCES appointments (id),
+  created_at     timestamptz NOT NULL DEFAULT now(),
+  decided_at     timestamptz,
+  CHECK (blocked_from <= starts_at AND blocked_until > starts_at),
+  -- accepting releases the hold first, books, then records the booking
+  CHECK (appointment_id IS NULL OR status = 'accepted'),
+  CHECK ((status = 'open') = (decided_at IS NULL)),
+  CONSTRAINT waitlist_offers_no_overlap EXCLUDE USING gist (
+    provider_id WITH =, tstzrange(blocked_from, blocked_until) WITH &&) WHERE (status = 'open')
+);
+CREATE UNIQUE INDEX waitlist_offers_one_open_key ON waitlist_offers (entry_id) WHERE status = 'open';
+CREATE INDEX waitlist_offers_expiry_idx ON waitlist_offers (expires_at) WHERE status = 'open';
+
 -- Open slots of one type at one location for the given providers between
 -- two instants: the weekly template (and 'extra' hours) laid out on each
 -- local day in the location's zone, cut on the type's grid, minus holidays,
 -- 'off' exceptions, the minimum notice and the booking horizon, existing
--- appointments (buffers included on both sides), per-day limits and
+-- appointments (buffers included on both sides), slots held by open
+-- waitlist offers, per-day limits and
 -- slots whose needed room kinds are all taken.
 -- ignore_appointment lets a reschedule look past the appointment it moves.
 -- Local days are computed in the zone, so a 23- or 25-hour day yields the
@@ -351,6 +423,10 @@ LANGUAGE sql STABLE AS $$
         WHERE a.provider_id = c.provider_id AND a.id <> ignore_appointment
           AND appointment_status_active(a.status) AND NOT a.overbooked
           AND tstzrange(a.blocked_from, a.blocked_until) && tstzrange(c.blocked_from, c.blocked_until))
+     AND NOT EXISTS (
+       SELECT 1 FROM waitlist_offers o
+        WHERE o.provider_id = c.provider_id AND o.status = 'open'
+          AND tstzrange(o.blocked_from, o.blocked_until) && tstzrange(c.blocked_from, c.blocked_until))
      AND (t.per_day_limit IS NULL OR t.per_day_limit > (
        SELECT count(*) FROM appointments a
         WHERE a.provider_id = c.provider_id AND a.type_id = t.id AND a.id <> ignore_appointment
@@ -368,4 +444,95 @@ LANGUAGE sql STABLE AS $$
                 WHERE ar.resource_id = r.id AND ar.active AND ar.appointment_id <> ignore_appointment
                   AND tstzrange(ar.blocked_from, ar.blocked_until)
                       && tstzrange(c.blocked_from, c.blocked_until))))
+$$;
+
+-- Offers a freed start of a type (provider, location) to the first waiting
+-- entry that matches it (type, location, provider if named, weekday, time
+-- of day, date range; not a patient already booked at that time; not an
+-- entry that already had this very slot), in priority then request order.
+-- Only a start open_slots() still offers is held. Writes the hold, marks
+-- the entry 'offered' and raises 'waitlist.offer' (delivered after
+-- commit). Returns the offer id, or NULL when nobody matches.
+CREATE FUNCTION waitlist_offer_slot(p_provider bigint, p_location bigint, p_type bigint,
+                                    p_start timestamptz) RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+  zone text := (SELECT time_zone FROM locations WHERE id = p_location);
+  local timestamp := p_start AT TIME ZONE zone;
+  entry waitlist_entries%ROWTYPE;
+  offer bigint;
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM open_slots(p_type, p_location, ARRAY[p_provider], p_start,
+                                         p_start + interval '1 minute') s
+                  WHERE s.starts_at = p_start) THEN
+    RETURN NULL;
+  END IF;
+  SELECT w.* INTO entry FROM waitlist_entries w
+   WHERE w.status = 'waiting' AND w.type_id = p_type AND w.location_id = p_location
+     AND (w.provider_id IS NULL OR w.provider_id = p_provider)
+     AND (cardinality(w.weekdays) = 0 OR extract(isodow FROM local)::int = ANY (w.weekdays))
+     AND (w.time_of_day = 'any' OR (w.time_of_day = 'morning') = (local::time < '12:00'))
+     AND (w.from_date IS NULL OR local::date >= w.from_date)
+     AND (w.to_date IS NULL OR local::date <= w.to_date)
+     AND NOT EXISTS (SELECT 1 FROM waitlist_offers o WHERE o.entry_id = w.id
+                        AND o.provider_id = p_provider AND o.starts_at = p_start)
+     AND NOT EXISTS (SELECT 1 FROM appointments a WHERE a.patient_id = w.patient_id
+                        AND appointment_status_active(a.status) AND a.starts_at = p_start)
+   ORDER BY w.priority, w.requested_at, w.id
+   LIMIT 1 FOR UPDATE SKIP LOCKED;
+  IF NOT FOUND THEN
+    RETURN NULL;
+  END IF;
+  INSERT INTO waitlist_offers (entry_id, provider_id, location_id, type_id, starts_at,
+                               blocked_from, blocked_until, expires_at)
+  SELECT entry.id, p_provider, p_location, t.id, p_start,
+         p_start - make_interval(mins => t.buffer_before_min),
+         p_start + make_interval(mins => t.duration_min + t.buffer_after_min),
+         now() + make_interval(mins => coalesce(
+           (SELECT s.offer_hold_min FROM waitlist_settings s WHERE s.location_id = p_location), 30))
+    FROM appointment_types t WHERE t.id = p_type
+  ON CONFLICT DO NOTHING RETURNING id INTO offer;
+  IF offer IS NULL THEN
+    RETURN NULL;
+  END IF;
+  UPDATE waitlist_entries SET status = 'offered', updated_at = now() WHERE id = entry.id;
+  PERFORM pg_notify('frontdesk_events', 'waitlist.offer' || chr(9) || 'waitlist:' || entry.id);
+  RETURN offer;
+END
+$$;
+
+-- Closes an open offer as 'declined', 'expired' or 'withdrawn', puts its
+-- entry back in the queue (unless the entry is being removed) and offers
+-- the slot to the next matching entry. Returns the next offer's id or NULL.
+CREATE FUNCTION waitlist_close_offer(p_offer bigint, p_outcome text) RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+  o waitlist_offers%ROWTYPE;
+BEGIN
+  UPDATE waitlist_offers SET status = p_outcome, decided_at = now()
+   WHERE id = p_offer AND status = 'open' RETURNING * INTO o;
+  IF NOT FOUND THEN
+    RETURN NULL;
+  END IF;
+  UPDATE waitlist_entries SET status = 'waiting', updated_at = now()
+   WHERE id = o.entry_id AND status = 'offered';
+  PERFORM pg_notify('frontdesk_events', 'waitlist.' || p_outcome || chr(9) || 'waitlist:' || o.entry_id);
+  RETURN waitlist_offer_slot(o.provider_id, o.location_id, o.type_id, o.starts_at);
+END
+$$;
+
+-- The expiry timer's work: every open offer past its time moves on.
+CREATE FUNCTION waitlist_expire_offers() RETURNS integer
+LANGUAGE plpgsql AS $$
+DECLARE
+  o record;
+  n integer := 0;
+BEGIN
+  FOR o IN SELECT id FROM waitlist_offers WHERE status = 'open' AND expires_at <= now()
+            ORDER BY expires_at, id FOR UPDATE SKIP LOCKED LOOP
+    PERFORM waitlist_close_offer(o.id, 'expired');
+    n := n + 1;
+  END LOOP;
+  RETURN n;
+END
 $$;

@@ -42,9 +42,17 @@ SCHED_HANDLER(handle_sched_mark_no_show);
 SCHED_HANDLER(handle_sched_confirm);
 SCHED_HANDLER(handle_sched_get_appointment);
 SCHED_HANDLER(handle_sched_list_appointments);
+SCHED_HANDLER(handle_sched_add_waitlist);
+SCHED_HANDLER(handle_sched_list_waitlist);
+SCHED_HANDLER(handle_sched_accept_offer);
+SCHED_HANDLER(handle_sched_decline_offer);
+SCHED_HANDLER(handle_sched_remove_waitlist);
+SCHED_HANDLER(handle_sched_set_offer_hold);
 
 /* PERIODIC: marks reminders due and hands them to the configured sender. */
 void sched_reminders_tick(PGconn *conn);
+/* PERIODIC: expired waitlist offers move on to the next entry. */
+void sched_waitlist_tick(PGconn *conn);
 
 /* SQL that names a record by code or by decimal id: use with the code or
  * id text as the parameter, e.g. "code = $1 OR id = " SCHED_ID_OF("$1"). */
@@ -105,6 +113,32 @@ int sched_load_appointment(fd_ctx *ctx, int64_t id, Frontdesk__V1__Appointment *
  * answer. ignore: an appointment being moved (0: none). */
 int sched_next_free(fd_ctx *ctx, int64_t type_id, int64_t location_id, int64_t provider_id,
 		    const char *after, int64_t ignore, char **list) __attribute__((warn_unused_result));
+
+/* One booking as the booking path takes it (Book, Reschedule, a
+ * recurring series, a waitlist offer accepted): codes or decimal ids. */
+struct sched_booking {
+	int64_t patient_id;
+	const char *provider, *type, *location, *at, *room, *reason, *notes;
+	bool overbook;
+	const char *overbook_reason;
+	int64_t rescheduled_from; /* 0: a new booking */
+};
+/* Books one appointment with every rule checked (open slot, rooms,
+ * reminders); *id is the new appointment's. */
+int sched_book(fd_ctx *ctx, const struct sched_booking *b, int64_t *id)
+	__attribute__((warn_unused_result));
+/* Loads the appointment for the reply, audits its patient and raises the
+ * event topic (NULL: none; delivered after commit). */
+int sched_finish(fd_ctx *ctx, int64_t id, const char *topic, Frontdesk__V1__Appointment **a)
+	__attribute__((warn_unused_result));
+/* Offers the slot an appointment just freed (cancel, reschedule, no-show)
+ * to the waitlist: SQL waitlist_offer_slot() picks the first matching
+ * entry, holds the slot and raises waitlist.offer. */
+int sched_offer_freed(fd_ctx *ctx, int64_t appointment_id) __attribute__((warn_unused_result));
+/* A recurring Book (req->repeat set): every occurrence through sched_book,
+ * all or nothing, or partial with a report per occurrence. */
+int sched_book_series(fd_ctx *ctx, const Frontdesk__V1__BookRequest *req,
+		      Frontdesk__V1__BookReply *rep) __attribute__((warn_unused_result));
 
 /* A reminder handed to a sender: the text to deliver and where. */
 struct sched_reminder {

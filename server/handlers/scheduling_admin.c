@@ -7,6 +7,7 @@
  * "scheduling.changed" event: desks refresh their pick lists on it.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "scheduling.h"

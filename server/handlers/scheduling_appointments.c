@@ -22,14 +22,6 @@
 
 #include "scheduling.h"
 
-struct booking {
-	int64_t patient_id;
-	const char *provider, *type, *location, *at, *room, *reason, *notes;
-	bool overbook;
-	const char *overbook_reason;
-	int64_t rescheduled_from; /* 0: a new booking */
-};
-
 /* What a booking needs to know about its type at its place and time. */
 struct slot_request {
 	struct sched_place place;
@@ -41,7 +33,7 @@ struct slot_request {
 	char *instant; /* the start as timestamptz text */
 };
 
-static int resolve_type(fd_ctx *ctx, const struct booking *b, struct slot_request *s)
+static int resolve_type(fd_ctx *ctx, const struct sched_booking *b, struct slot_request *s)
 {
 	db_params p;
 	PGresult *r;
@@ -88,6 +80,20 @@ static int slot_taken(fd_ctx *ctx, const struct slot_request *s, const char *wha
 			    0, &next) != FD_OK)
 		return ctx->status.code;
 	return fd_fail(&ctx->status, FD_ALREADY_EXISTS, "%s was just taken; next free: %s", what,
+		       *next ? next : "none in the next four weeks");
+}
+
+/* A slot held for a waitlist patient is as good as taken until the offer
+ * is accepted, declined or expires. */
+static int slot_held(fd_ctx *ctx, const struct slot_request *s, const char *until)
+{
+	char *next = NULL;
+
+	if (sched_next_free(ctx, s->type_id, s->place.location_id, s->place.provider_id, s->instant,
+			    0, &next) != FD_OK)
+		return ctx->status.code;
+	return fd_fail(&ctx->status, FD_ALREADY_EXISTS,
+		       "that slot is held for a waitlist patient until %s; next free: %s", until,
 		       *next ? next : "none in the next four weeks");
 }
 
@@ -139,7 +145,11 @@ static int explain_refusal(fd_ctx *ctx, const struct slot_request *s)
 		"         WHERE ar.resource_id = r.id AND ar.active AND tstzrange(ar.blocked_from,"
 		"           ar.blocked_until) && tstzrange("
 		"             d.ts - make_interval(mins => t.buffer_before_min),"
-		"             d.ts + t.dur + make_interval(mins => t.buffer_after_min)))))"
+		"             d.ts + t.dur + make_interval(mins => t.buffer_after_min))))),"
+		"  (SELECT local_text(max(o.expires_at), l.time_zone) FROM waitlist_offers o"
+		"    WHERE o.provider_id = $3 AND o.status = 'open' AND tstzrange(o.blocked_from,"
+		"      o.blocked_until) && tstzrange(d.ts - make_interval(mins => t.buffer_before_min),"
+		"        d.ts + t.dur + make_interval(mins => t.buffer_after_min)))"
 		" FROM t, l, d",
 		&p);
 	if (!r)
@@ -150,6 +160,7 @@ static int explain_refusal(fd_ctx *ctx, const struct slot_request *s)
 	long long notice_min = db_int(r, 0, 8), horizon_days = db_int(r, 0, 9);
 	long long limit = db_int(r, 0, 10), grid = db_int(r, 0, 11);
 	bool rooms_taken = db_bool(r, 0, 12);
+	char *held_until = PQgetisnull(r, 0, 13) ? NULL : db_str(ctx->arena, r, 0, 13);
 	PQclear(r);
 	if (past)
 		return fd_fail(&ctx->status, FD_INVALID_ARGUMENT, "that time is in the past");
@@ -168,6 +179,8 @@ static int explain_refusal(fd_ctx *ctx, const struct slot_request *s)
 			       "that time is outside the provider's hours");
 	if (taken)
 		return slot_taken(ctx, s, "that slot");
+	if (held_until)
+		return slot_held(ctx, s, held_until);
 	if (full)
 		return fd_fail(&ctx->status, FD_FAILED_PRECONDITION,
 			       "the provider's limit of %lld of this type that day is reached", limit);
@@ -179,7 +192,7 @@ static int explain_refusal(fd_ctx *ctx, const struct slot_request *s)
 
 /* The booking rules, checked before the insert: the start is an open slot
  * (or, overbooking, at least not in the past). */
-static int check_slot(fd_ctx *ctx, const struct booking *b, const struct slot_request *s)
+static int check_slot(fd_ctx *ctx, const struct sched_booking *b, const struct slot_request *s)
 {
 	db_params p;
 	PGresult *r;
@@ -223,7 +236,7 @@ static int check_slot(fd_ctx *ctx, const struct booking *b, const struct slot_re
 /* Takes a room of each needed kind: the named room for its kind, else the
  * free one with the lowest code. Losing a race for the last one is "just
  * taken". */
-static int take_rooms(fd_ctx *ctx, const struct booking *b, const struct slot_request *s,
+static int take_rooms(fd_ctx *ctx, const struct sched_booking *b, const struct slot_request *s,
 		      int64_t appointment_id, const char *from, const char *until)
 {
 	int64_t named = 0;
@@ -287,7 +300,7 @@ static int take_rooms(fd_ctx *ctx, const struct booking *b, const struct slot_re
 	return FD_OK;
 }
 
-static int check_booking_input(fd_ctx *ctx, const struct booking *b, struct slot_request *s)
+static int check_booking_input(fd_ctx *ctx, const struct sched_booking *b, struct slot_request *s)
 {
 	if (sched_check_text(ctx, "the reason", b->reason, 0, 500, false) != FD_OK ||
 	    sched_check_text(ctx, "the notes", b->notes, 0, 2000, true) != FD_OK ||
@@ -308,8 +321,7 @@ static int check_booking_input(fd_ctx *ctx, const struct booking *b, struct slot
 	return FD_OK;
 }
 
-/* Books one appointment; *id is the new appointment's. */
-static int book(fd_ctx *ctx, const struct booking *b, int64_t *id)
+int sched_book(fd_ctx *ctx, const struct sched_booking *b, int64_t *id)
 {
 	struct slot_request s = { 0 };
 	db_params p;
@@ -372,9 +384,7 @@ static int book(fd_ctx *ctx, const struct booking *b, int64_t *id)
 		       &p);
 }
 
-/* Loads the appointment for the reply, audits its patient and raises the
- * event (delivered after commit). */
-static int finish(fd_ctx *ctx, int64_t id, const char *topic, Frontdesk__V1__Appointment **a)
+int sched_finish(fd_ctx *ctx, int64_t id, const char *topic, Frontdesk__V1__Appointment **a)
 {
 	char *subject = fd_arena_printf(ctx->arena, "appointment:%lld", (long long)id);
 
@@ -390,7 +400,7 @@ int handle_sched_book(fd_ctx *ctx, const ProtobufCMessage *in, ProtobufCMessage 
 {
 	const Frontdesk__V1__BookRequest *req = (const void *)in;
 	Frontdesk__V1__BookReply *rep = fd_arena_alloc(ctx->arena, sizeof *rep);
-	struct booking b = {
+	struct sched_booking b = {
 		.patient_id = req->patient_id, .provider = req->provider, .type = req->type,
 		.location = req->location, .at = req->at, .room = req->room,
 		.reason = req->reason, .notes = req->notes, .overbook = req->overbook,
@@ -401,8 +411,14 @@ int handle_sched_book(fd_ctx *ctx, const ProtobufCMessage *in, ProtobufCMessage 
 	if (!rep)
 		return SCHED_NOMEM(ctx);
 	frontdesk__v1__book_reply__init(rep);
-	if (book(ctx, &b, &id) != FD_OK ||
-	    finish(ctx, id, "appointment.booked", &rep->appointment) != FD_OK)
+	if (*req->repeat || req->count) {
+		if (sched_book_series(ctx, req, rep) != FD_OK)
+			return ctx->status.code;
+		*out = &rep->base;
+		return FD_OK;
+	}
+	if (sched_book(ctx, &b, &id) != FD_OK ||
+	    sched_finish(ctx, id, "appointment.booked", &rep->appointment) != FD_OK)
 		return ctx->status.code;
 	*out = &rep->base;
 	return FD_OK;
@@ -471,6 +487,18 @@ static int set_status(fd_ctx *ctx, int64_t id, const char *status, const char *c
 	return db_exec(ctx, "UPDATE appointments SET status = $2, cancel_reason = $3 WHERE id = $1", &p);
 }
 
+int sched_offer_freed(fd_ctx *ctx, int64_t appointment_id)
+{
+	db_params p;
+
+	dbp_init(&p);
+	dbp_int(&p, appointment_id);
+	return db_exec(ctx,
+		       "SELECT waitlist_offer_slot(provider_id, location_id, type_id, starts_at)"
+		       " FROM appointments WHERE id = $1",
+		       &p);
+}
+
 static const char *const not_yet_arrived[] = { "booked", "confirmed", NULL };
 
 int handle_sched_reschedule(fd_ctx *ctx, const ProtobufCMessage *in, ProtobufCMessage **out)
@@ -491,15 +519,16 @@ int handle_sched_reschedule(fd_ctx *ctx, const ProtobufCMessage *in, ProtobufCMe
 			       "only a booked or confirmed appointment can be rescheduled; this one is %s",
 			       c.status);
 	/* The old one steps aside first, so the new time may overlap it. */
-	struct booking b = {
+	struct sched_booking b = {
 		.patient_id = c.patient_id, .provider = *req->provider ? req->provider : c.provider,
 		.type = c.type, .location = *req->provider ? "" : c.location, .at = req->at,
 		.room = req->room, .reason = c.reason, .notes = c.notes, .overbook_reason = "",
 		.rescheduled_from = req->appointment_id,
 	};
 	if (set_status(ctx, req->appointment_id, "rescheduled", NULL, req->reason) != FD_OK ||
-	    book(ctx, &b, &id) != FD_OK ||
-	    finish(ctx, id, "appointment.rescheduled", &rep->appointment) != FD_OK)
+	    sched_book(ctx, &b, &id) != FD_OK ||
+	    sched_offer_freed(ctx, req->appointment_id) != FD_OK ||
+	    sched_finish(ctx, id, "appointment.rescheduled", &rep->appointment) != FD_OK)
 		return ctx->status.code;
 	*out = &rep->base;
 	return FD_OK;
@@ -529,7 +558,8 @@ int handle_sched_cancel(fd_ctx *ctx, const ProtobufCMessage *in, ProtobufCMessag
 			       "an appointment that is %s cannot be cancelled", c.status);
 	if (set_status(ctx, req->appointment_id, "cancelled", req->reason_code,
 		       *req->note ? req->note : req->reason_code) != FD_OK ||
-	    finish(ctx, req->appointment_id, "appointment.cancelled", &rep->appointment) != FD_OK)
+	    sched_offer_freed(ctx, req->appointment_id) != FD_OK ||
+	    sched_finish(ctx, req->appointment_id, "appointment.cancelled", &rep->appointment) != FD_OK)
 		return ctx->status.code;
 	*out = &rep->base;
 	return FD_OK;
@@ -554,7 +584,8 @@ int handle_sched_mark_no_show(fd_ctx *ctx, const ProtobufCMessage *in, ProtobufC
 		return fd_fail(&ctx->status, FD_FAILED_PRECONDITION,
 			       "the appointment has not started yet");
 	if (set_status(ctx, req->appointment_id, "no_show", NULL, "") != FD_OK ||
-	    finish(ctx, req->appointment_id, "appointment.no_show", &rep->appointment) != FD_OK)
+	    sched_offer_freed(ctx, req->appointment_id) != FD_OK ||
+	    sched_finish(ctx, req->appointment_id, "appointment.no_show", &rep->appointment) != FD_OK)
 		return ctx->status.code;
 	*out = &rep->base;
 	return FD_OK;
@@ -575,7 +606,7 @@ int handle_sched_confirm(fd_ctx *ctx, const ProtobufCMessage *in, ProtobufCMessa
 		return fd_fail(&ctx->status, FD_FAILED_PRECONDITION,
 			       "only a booked appointment can be confirmed; this one is %s", c.status);
 	if (set_status(ctx, req->appointment_id, "confirmed", NULL, "") != FD_OK ||
-	    finish(ctx, req->appointment_id, "appointment.confirmed", &rep->appointment) != FD_OK)
+	    sched_finish(ctx, req->appointment_id, "appointment.confirmed", &rep->appointment) != FD_OK)
 		return ctx->status.code;
 	*out = &rep->base;
 	return FD_OK;
@@ -609,7 +640,7 @@ int handle_sched_get_appointment(fd_ctx *ctx, const ProtobufCMessage *in, Protob
 	if (!rep)
 		return SCHED_NOMEM(ctx);
 	frontdesk__v1__get_appointment_reply__init(rep);
-	if (finish(ctx, req->appointment_id, NULL, &rep->appointment) != FD_OK)
+	if (sched_finish(ctx, req->appointment_id, NULL, &rep->appointment) != FD_OK)
 		return ctx->status.code;
 	dbp_init(&p);
 	dbp_int(&p, req->appointment_id);

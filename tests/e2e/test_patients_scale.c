@@ -2,19 +2,15 @@
  * Patient search at clinic-group scale: 100,000 patients loaded, then the
  * desk's searches through the real server. Pins down that a typo still
  * finds the one right person among them, that name, birth-date and phone
- * searches are planned on their indexes (trigram GIN, btree), and prints
- * the latency distribution (p50/p99) of FindPatients over the wire. The
- * issue's target is under 50 ms; the assertion allows for a loaded 2-core
- * test box and fails on the order-of-magnitude slowdown a lost index gives.
+ * searches are planned on their indexes (trigram GIN, btree). How fast
+ * they are is measured by `make bench`, never asserted here.
  */
 #include <stdlib.h>
-#include <time.h>
 
 #include "e2e.h"
 #include "frontdesk/v1/patients.pb-c.h"
 
 #define PATIENTS_SVC (&frontdesk__v1__patients__descriptor)
-#define N_QUERIES 200
 
 static tp_server srv;
 static char db[64];
@@ -125,57 +121,6 @@ static void name_birth_date_and_phone_searches_use_their_indexes(void)
 	CHECK(name && anagram && dob && phone);
 }
 
-static int by_value(const void *a, const void *b)
-{
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-	return (x > y) - (x < y);
-}
-
-static void find_patients_latency_over_the_wire(void)
-{
-	static const char *const names[] = { "Jonh Smtih", "Maria Garcai", "Kowalsky",
-					     "Hiroshi Tanaka", "Nguyen Lan", "Quigley",
-					     "seán o'brien", "Priya Sing" };
-	int64_t us[N_QUERIES];
-	char dob[16], phone[24];
-
-	CHECK(up());
-	for (int i = 0; i < N_QUERIES; i++) {
-		Frontdesk__V1__FindPatientsRequest req = FRONTDESK__V1__FIND_PATIENTS_REQUEST__INIT;
-		ProtobufCMessage *rep = NULL;
-		fd_status st;
-
-		switch (i % 4) {
-		case 0:
-		case 1:
-			req.name = (char *)names[i % (sizeof names / sizeof names[0])];
-			break;
-		case 2:
-			snprintf(dob, sizeof dob, "19%02d-%02d-%02d", 30 + i % 60, 1 + i % 12,
-				 1 + i % 28);
-			req.date_of_birth = dob;
-			break;
-		default:
-			snprintf(phone, sizeof phone, "(619) 20%d-%04d", i % 10, 1000 + i);
-			req.phone = phone;
-		}
-		struct timespec a, b;
-		clock_gettime(CLOCK_MONOTONIC, &a);
-		int rc = tp_call(desk, PATIENTS_SVC, "FindPatients", &req.base, &rep, &st);
-		clock_gettime(CLOCK_MONOTONIC, &b);
-		if (rep)
-			protobuf_c_message_free_unpacked(rep, NULL);
-		CHECK_MSG(rc == FD_OK, "query %d: %s", i, st.message);
-		us[i] = (b.tv_sec - a.tv_sec) * 1000000 + (b.tv_nsec - a.tv_nsec) / 1000;
-	}
-	qsort(us, N_QUERIES, sizeof us[0], by_value);
-	int64_t p50 = us[N_QUERIES / 2], p99 = us[N_QUERIES * 99 / 100];
-	printf("    FindPatients on 100,000 patients: p50 %.1f ms, p99 %.1f ms, max %.1f ms\n",
-	       p50 / 1000.0, p99 / 1000.0, us[N_QUERIES - 1] / 1000.0);
-	CHECK_MSG(p50 < 50000, "p50 %.1f ms is over the 50 ms target", p50 / 1000.0);
-	CHECK_MSG(p99 < 250000, "p99 %.1f ms: a search lost its index?", p99 / 1000.0);
-}
-
 static void server_exits_cleanly(void)
 {
 	CHECK(up());
@@ -187,4 +132,4 @@ static void server_exits_cleanly(void)
 TH_MAIN(TH_CASE(one_hundred_thousand_patients_load),
 	TH_CASE(a_typo_finds_the_one_right_patient_among_them),
 	TH_CASE(name_birth_date_and_phone_searches_use_their_indexes),
-	TH_CASE(find_patients_latency_over_the_wire), TH_CASE(server_exits_cleanly))
+	TH_CASE(server_exits_cleanly))
