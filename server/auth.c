@@ -142,7 +142,11 @@ int auth_session_load(fd_ctx *ctx, const char *token, fd_session *s)
 		" RETURNING s.id, st.id, d.id, st.username, st.display_name,"
 		"   st.roles, d.code,"
 		"   (extract(epoch FROM s.created_at) * 1000)::bigint,"
-		"   (extract(epoch FROM s.expires_at) * 1000)::bigint";
+		"   (extract(epoch FROM s.expires_at) * 1000)::bigint,"
+		/* Who is acting, for the history triggers of every domain:
+		 * set here once per call, inside the call's transaction. */
+		"   set_config('frontdesk.staff_id', st.id::text, true),"
+		"   set_config('frontdesk.desk_id', d.id::text, true)";
 	uint8_t hash[AUTH_HASH_LEN];
 	db_params p;
 	PGresult *r;
