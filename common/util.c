@@ -111,6 +111,11 @@ bool fd_message_text_valid(const ProtobufCMessage *msg, int max_depth)
 		if (f->type != PROTOBUF_C_TYPE_STRING &&
 		    f->type != PROTOBUF_C_TYPE_MESSAGE)
 			continue;
+		/* Members of a oneof share one union: only the member set
+		 * holds a pointer; reading another would follow an integer. */
+		if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+		    *(const uint32_t *)((const char *)msg + f->quantifier_offset) != f->id)
+			continue;
 		if (f->label == PROTOBUF_C_LABEL_REPEATED) {
 			size_t n = *(const size_t *)((const char *)msg +
 						     f->quantifier_offset);
@@ -121,6 +126,72 @@ bool fd_message_text_valid(const ProtobufCMessage *msg, int max_depth)
 		} else if (!field_valid(f, base, max_depth)) {
 			return false;
 		}
+	}
+	return true;
+}
+
+/* Reads one base-128 varint; false when it is cut short or over 10 bytes. */
+static bool wire_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
+{
+	uint64_t x = 0;
+
+	for (unsigned shift = 0; shift < 70 && *p < end; shift += 7) {
+		uint8_t b = *(*p)++;
+		x |= (uint64_t)(b & 0x7f) << shift;
+		if (!(b & 0x80)) {
+			*v = x;
+			return true;
+		}
+	}
+	return false;
+}
+
+bool fd_wire_text_nul_free(const ProtobufCMessageDescriptor *d, const uint8_t *data,
+			   size_t len, int max_depth)
+{
+	const uint8_t *p, *end;
+	uint64_t key, n;
+
+	if (len == 0) /* an empty payload may come as NULL */
+		return true;
+	if (max_depth <= 0)
+		return true; /* fd_message_text_valid refuses the depth itself */
+	p = data;
+	end = data + len;
+	while (p < end) {
+		if (!wire_varint(&p, end, &key))
+			return true;
+		switch (key & 7) {
+		case 0:
+			if (!wire_varint(&p, end, &n))
+				return true;
+			continue;
+		case 1:
+			n = 8;
+			break;
+		case 5:
+			n = 4;
+			break;
+		case 2: {
+			if (!wire_varint(&p, end, &n) || n > (uint64_t)(end - p))
+				return true;
+			const ProtobufCFieldDescriptor *f =
+				key >> 3 <= UINT32_MAX
+					? protobuf_c_message_descriptor_get_field(d, (unsigned)(key >> 3))
+					: NULL;
+			if (f && f->type == PROTOBUF_C_TYPE_STRING && memchr(p, 0, n))
+				return false;
+			if (f && f->type == PROTOBUF_C_TYPE_MESSAGE &&
+			    !fd_wire_text_nul_free(f->descriptor, p, n, max_depth - 1))
+				return false;
+			break;
+		}
+		default: /* groups: protobuf-c refuses them */
+			return true;
+		}
+		if (n > (uint64_t)(end - p))
+			return true;
+		p += n;
 	}
 	return true;
 }

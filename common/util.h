@@ -33,4 +33,14 @@ bool fd_utf8_valid(const char *s, size_t len);
  * not check either, and both matter before text reaches PostgreSQL. */
 bool fd_message_text_valid(const ProtobufCMessage *msg, int max_depth);
 
+/* True when no string field of the packed message data[0..len) of type d
+ * (nested messages included, up to max_depth) holds a NUL byte. Proto3
+ * allows U+0000 on the wire, but protobuf-c hands strings over as C
+ * strings, so "Front\0desk" would silently arrive as "Front"; PostgreSQL
+ * text cannot hold NUL either. Unknown fields are not looked at (they are
+ * dropped), and bytes that are not valid protobuf count as NUL-free: the
+ * unpacker is the one that refuses those. */
+bool fd_wire_text_nul_free(const ProtobufCMessageDescriptor *d, const uint8_t *data,
+			   size_t len, int max_depth);
+
 #endif

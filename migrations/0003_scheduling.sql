@@ -450,7 +450,8 @@ $$;
 -- entry that matches it (type, location, provider if named, weekday, time
 -- of day, date range; not a patient already booked at that time; not an
 -- entry that already had this very slot), in priority then request order.
--- Only a start open_slots() still offers is held. Writes the hold, marks
+-- Only a start open_slots() still offers is held, for the location's hold
+-- time (never past the start itself). Writes the hold, marks
 -- the entry 'offered' and raises 'waitlist.offer' (delivered after
 -- commit). Returns the offer id, or NULL when nobody matches.
 CREATE FUNCTION waitlist_offer_slot(p_provider bigint, p_location bigint, p_type bigint,
@@ -488,8 +489,8 @@ BEGIN
   SELECT entry.id, p_provider, p_location, t.id, p_start,
          p_start - make_interval(mins => t.buffer_before_min),
          p_start + make_interval(mins => t.duration_min + t.buffer_after_min),
-         now() + make_interval(mins => coalesce(
-           (SELECT s.offer_hold_min FROM waitlist_settings s WHERE s.location_id = p_location), 30))
+         least(p_start, now() + make_interval(mins => coalesce(
+           (SELECT s.offer_hold_min FROM waitlist_settings s WHERE s.location_id = p_location), 30)))
     FROM appointment_types t WHERE t.id = p_type
   ON CONFLICT DO NOTHING RETURNING id INTO offer;
   IF offer IS NULL THEN

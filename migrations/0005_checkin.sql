@@ -11,7 +11,9 @@
 -- refund never exceeds what was paid.
 
 -- Per-location timings. A location without a row uses the defaults
--- (checkin_settings_for() below). Minutes throughout.
+-- (checkin_settings_for() below) for the board, and is not swept for
+-- no-shows: the sweep runs only where a clinic has saved its settings with
+-- no_show_sweep on. Minutes throughout.
 CREATE TABLE checkin_settings (
   location_id           bigint PRIMARY KEY REFERENCES locations (id),
   late_after_min        integer NOT NULL DEFAULT 10 CHECK (late_after_min BETWEEN 0 AND 240),
@@ -19,6 +21,7 @@ CREATE TABLE checkin_settings (
   -- The no-show sweep marks a local day's appointments once this local
   -- time has passed (earlier days at any time): "at end of day".
   no_show_sweep_at      time NOT NULL DEFAULT '19:00',
+  no_show_sweep         boolean NOT NULL DEFAULT true,
   alert_arrived_min     integer NOT NULL DEFAULT 5 CHECK (alert_arrived_min BETWEEN 1 AND 1440),
   alert_checked_in_min  integer NOT NULL DEFAULT 20 CHECK (alert_checked_in_min BETWEEN 1 AND 1440),
   alert_in_room_min     integer NOT NULL DEFAULT 15 CHECK (alert_in_room_min BETWEEN 1 AND 1440),
@@ -28,7 +31,7 @@ CREATE TABLE checkin_settings (
 CREATE FUNCTION checkin_settings_for(loc bigint) RETURNS checkin_settings
 LANGUAGE sql STABLE AS $$
   SELECT coalesce((SELECT s FROM checkin_settings s WHERE s.location_id = loc),
-                  ROW(loc, 10, 60, '19:00'::time, 5, 20, 15, 45)::checkin_settings)
+                  ROW(loc, 10, 60, '19:00'::time, false, 5, 20, 15, 45)::checkin_settings)
 $$;
 
 CREATE FUNCTION visit_status_open(status text) RETURNS boolean
@@ -135,7 +138,12 @@ BEGIN
     IF NOT visit_status_open(NEW.status) THEN
       NEW.closed_at := now();
     END IF;
-  ELSIF NOT visit_status_open(OLD.status) THEN
+  ELSIF NOT visit_status_open(OLD.status)
+        AND (NEW.room_id, NEW.provider_id, NEW.appointment_id, NEW.expected_copay_cents,
+             NEW.status_since, NEW.location_id)
+            IS DISTINCT FROM (OLD.room_id, OLD.provider_id, OLD.appointment_id,
+                              OLD.expected_copay_cents, OLD.status_since, OLD.location_id) THEN
+    -- A closed visit keeps its record; only a patient merge moves it.
     RAISE EXCEPTION 'a closed visit does not change'
       USING ERRCODE = 'check_violation', CONSTRAINT = 'visits_status_move';
   END IF;
@@ -190,8 +198,9 @@ CREATE INDEX payments_patient_idx ON payments (patient_id);
 CREATE INDEX payments_day_idx ON payments (received_at);
 CREATE INDEX payments_refund_of_idx ON payments (refund_of) WHERE refund_of IS NOT NULL;
 
--- Money rows are never deleted and only change by being voided, once;
--- refunds of one payment never add up to more than it.
+-- Money rows are never deleted and only change by being voided, once (or
+-- by a patient merge moving them to the surviving record); refunds of one
+-- payment never add up to more than it.
 CREATE FUNCTION payments_guard() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -203,9 +212,15 @@ BEGIN
       USING ERRCODE = 'check_violation', CONSTRAINT = 'payments_append_only';
   END IF;
   IF TG_OP = 'UPDATE' THEN
-    IF OLD.voided_at IS NOT NULL OR NEW.voided_at IS NULL
-       OR (NEW.amount_cents, NEW.method, NEW.kind, NEW.visit_id, NEW.receipt_number)
-          IS DISTINCT FROM (OLD.amount_cents, OLD.method, OLD.kind, OLD.visit_id, OLD.receipt_number) THEN
+    IF (OLD.voided_at IS NOT NULL
+        AND (NEW.voided_at, NEW.voided_by, NEW.void_reason)
+            IS DISTINCT FROM (OLD.voided_at, OLD.voided_by, OLD.void_reason))
+       OR (OLD.voided_at IS NULL AND NEW.voided_at IS NULL AND NEW.patient_id = OLD.patient_id)
+       OR (NEW.amount_cents, NEW.method, NEW.kind, NEW.visit_id, NEW.receipt_number,
+           NEW.refund_of, NEW.check_number, NEW.received_at, NEW.received_by, NEW.desk_id)
+          IS DISTINCT FROM (OLD.amount_cents, OLD.method, OLD.kind, OLD.visit_id, OLD.receipt_number,
+                            OLD.refund_of, OLD.check_number, OLD.received_at, OLD.received_by,
+                            OLD.desk_id) THEN
       RAISE EXCEPTION 'a payment only changes by being voided, once'
         USING ERRCODE = 'check_violation', CONSTRAINT = 'payments_append_only';
     END IF;

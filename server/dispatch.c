@@ -61,7 +61,7 @@ static void reply_ok(fd_call *c, const uint8_t *payload, size_t len)
 }
 
 /* Unpacks the payload into the call's arena and checks it: required fields,
- * UTF-8 in every string, bounded nesting. */
+ * UTF-8 and no NUL in every string, bounded nesting. */
 static const ProtobufCMessage *decode_payload(fd_call *c)
 {
 	const ProtobufCBinaryData *p = &c->request->payload;
@@ -83,6 +83,13 @@ static const ProtobufCMessage *decode_payload(fd_call *c)
 	if (!fd_message_text_valid(in, MAX_MESSAGE_DEPTH)) {
 		fd_fail(&c->status, FD_INVALID_ARGUMENT,
 			"text in the request must be valid UTF-8");
+		return NULL;
+	}
+	/* protobuf-c would cut "a\0b" to "a" without a word. */
+	if (!fd_wire_text_nul_free(c->method->input, p->data, p->len,
+				   MAX_MESSAGE_DEPTH)) {
+		fd_fail(&c->status, FD_INVALID_ARGUMENT,
+			"text in the request must not contain NUL characters");
 		return NULL;
 	}
 	return in;

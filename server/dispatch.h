@@ -9,7 +9,7 @@
  *   on a worker (dispatch_run, inside the call's transaction):
  *     deadline not passed (else DEADLINE_EXCEEDED without touching the
  *     database) → database reachable → session token valid → role allowed
- *     → payload unpacks, passes protobuf_c_message_check and UTF-8 →
+ *     → payload unpacks, passes protobuf_c_message_check, UTF-8, no NUL →
  *     stored reply for a repeated request id → handler → stored reply,
  *     audit row → COMMIT
  *

@@ -23,14 +23,24 @@
 
 static const ProtobufCServiceDescriptor *const scheduling = &frontdesk__v1__scheduling__descriptor;
 
+/* Calls the Scheduling service. A refused time gets a hint in booking
+ * words: the generic ALREADY_EXISTS hint ("pick another name") does not
+ * fit a slot that was just taken or is held for the waitlist. */
 static int call(struct desk *d, const char *method, const ProtobufCMessage *req,
 		ProtobufCMessage **reply)
 {
+	fd_status st;
 	int rc;
 
 	if ((rc = desk_connect(d, true)) != 0)
 		return rc;
-	return desk_call(d, scheduling, method, req, reply);
+	if (desk_call_quiet(d, scheduling, method, req, reply, &st) == FD_OK)
+		return 0;
+	const char *hint = NULL;
+	if (st.code == FD_ALREADY_EXISTS)
+		hint = "pick one of the next free times above, or search with `desk slots`";
+	return desk_report(d->json, d->cmd ? d->cmd->action : "error", &st, hint,
+			   d->cmd ? d->cmd->role : NULL, desk_server_url(d));
 }
 
 static const char *or_empty(const char *s)
@@ -256,12 +266,56 @@ int cmd_slots(struct desk *d, int argc, char **argv)
 
 /* --- book, reschedule, cancel, no-show, confirm ---------------------- */
 
+/* A recurring booking: one line per occurrence, booked or why not with
+ * the next free times; JSON {"appointment":..,"occurrences":[..]}. */
+static void print_series(const struct desk *d, const Frontdesk__V1__BookReply *r)
+{
+	if (d->json) {
+		struct desk_json j;
+		json_begin(&j, stdout);
+		json_appointment(&j, "appointment", r->appointment);
+		json_array(&j, "occurrences");
+		for (size_t i = 0; i < r->n_occurrences; i++) {
+			const Frontdesk__V1__Occurrence *o = r->occurrences[i];
+			json_object(&j, NULL);
+			json_int(&j, "index", o->index);
+			json_string(&j, "starts_local", o->starts_local);
+			json_appointment(&j, "appointment", o->appointment);
+			json_string(&j, "status", o->status);
+			json_string(&j, "problem", o->problem);
+			json_string(&j, "next_free", o->next_free);
+			json_object_end(&j);
+		}
+		json_array_end(&j);
+		json_end(&j);
+		return;
+	}
+	size_t booked = 0;
+	for (size_t i = 0; i < r->n_occurrences; i++) {
+		const Frontdesk__V1__Occurrence *o = r->occurrences[i];
+		printf("%2d  ", (int)o->index);
+		desk_print_text(stdout, o->starts_local);
+		if (o->appointment) {
+			printf("  booked as appointment #%lld\n", (long long)o->appointment->id);
+			booked++;
+			continue;
+		}
+		fputs("  NOT booked: ", stdout);
+		desk_print_text(stdout, o->problem);
+		fputs("\n      next free: ", stdout);
+		desk_print_text(stdout, *o->next_free ? o->next_free : "none in the next four weeks");
+		fputs("\n", stdout);
+	}
+	printf("Booked %zu of %zu occurrences.\n", booked, r->n_occurrences);
+}
+
 int cmd_appt_book(struct desk *d, int argc, char **argv)
 {
 	Frontdesk__V1__BookRequest req = FRONTDESK__V1__BOOK_REQUEST__INIT;
 	const char *patient = NULL, *provider = NULL, *type = NULL, *at = NULL, *location = NULL;
 	const char *room = NULL, *reason = NULL, *notes = NULL, *overbook_reason = NULL;
-	bool overbook = false;
+	const char *repeat = NULL, *count = NULL;
+	bool overbook = false, partial = false;
 	ProtobufCMessage *reply;
 	int rc;
 	const struct desk_flag flags[] = {
@@ -275,6 +329,9 @@ int cmd_appt_book(struct desk *d, int argc, char **argv)
 		{ "notes", DESK_FLAG_TEXT, &notes, "TEXT", "notes for the provider" },
 		{ "overbook", DESK_FLAG_SWITCH, &overbook, NULL, "book over other appointments" },
 		{ "overbook-reason", DESK_FLAG_TEXT, &overbook_reason, "TEXT", "why (needed with --overbook)" },
+		{ "repeat", DESK_FLAG_TEXT, &repeat, "weekly|daily", "book a series at the same time" },
+		{ "count", DESK_FLAG_TEXT, &count, "N", "occurrences in the series (2-52)" },
+		{ "partial", DESK_FLAG_SWITCH, &partial, NULL, "book what fits, report the rest" },
 	};
 
 	if ((rc = desk_parse_flags(d, flags, countof(flags), argc, argv)) != DESK_GO)
@@ -285,6 +342,17 @@ int cmd_appt_book(struct desk *d, int argc, char **argv)
 		return rc;
 	if (overbook && !overbook_reason)
 		return desk_usage(d, "--overbook needs --overbook-reason TEXT");
+	if ((repeat || count || partial) && !(repeat && count))
+		return desk_usage(d, "a series needs --repeat weekly|daily and --count N");
+	if (count) {
+		char *end;
+		long n = strtol(count, &end, 10);
+		if (end == count || *end || n < 2 || n > 52)
+			return desk_usage(d, "--count takes a number 2-52");
+		req.count = (int32_t)n;
+	}
+	req.repeat = (char *)or_empty(repeat);
+	req.partial = partial;
 	req.provider = (char *)provider;
 	req.type = (char *)type;
 	req.at = (char *)at;
@@ -296,7 +364,11 @@ int cmd_appt_book(struct desk *d, int argc, char **argv)
 	req.overbook_reason = (char *)or_empty(overbook_reason);
 	if ((rc = call(d, "Book", &req.base, &reply)) != 0)
 		return rc;
-	print_one(d, "Booked", ((Frontdesk__V1__BookReply *)reply)->appointment);
+	Frontdesk__V1__BookReply *r = (void *)reply;
+	if (r->n_occurrences)
+		print_series(d, r);
+	else
+		print_one(d, "Booked", r->appointment);
 	protobuf_c_message_free_unpacked(reply, NULL);
 	return 0;
 }

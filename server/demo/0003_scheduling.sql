@@ -112,3 +112,21 @@ SELECT a.id, r.id, a.blocked_from, a.blocked_until, appointment_status_active(a.
                                END
  WHERE a.reason = 'demo visit'
    AND NOT EXISTS (SELECT 1 FROM appointment_resources x WHERE x.appointment_id = a.id);
+
+-- Three patients on the waitlist for an earlier consultation (one urgent,
+-- one only for Dr. Smith in the mornings), so cancelling a consultation in
+-- the demo shows an offer at once.
+WITH l AS (SELECT id FROM locations WHERE code = 'main'),
+wish(nth, provider, weekdays, tod, priority, note) AS (VALUES
+    (11, NULL,    '{}'::integer[],  'any',     1, 'demo: pain getting worse'),
+    (12, 'smith', '{}'::integer[],  'morning', 3, 'demo: prefers Dr. Smith'),
+    (13, NULL,    '{2,4}'::integer[], 'afternoon', 3, 'demo: Tuesdays or Thursdays after school')),
+pts AS (SELECT id, row_number() OVER (ORDER BY id) AS nth FROM patients)
+INSERT INTO waitlist_entries (patient_id, type_id, location_id, provider_id, weekdays,
+                              time_of_day, priority, note)
+SELECT pts.id, t.id, l.id, p.id, wish.weekdays, wish.tod, wish.priority, wish.note
+  FROM wish JOIN pts ON pts.nth = wish.nth
+  JOIN appointment_types t ON t.code = 'consult'
+  CROSS JOIN l
+  LEFT JOIN providers p ON p.code = wish.provider
+ WHERE NOT EXISTS (SELECT 1 FROM waitlist_entries w WHERE w.note LIKE 'demo:%');

@@ -34,6 +34,8 @@ CHECKIN_HANDLER(handle_checkin_refund_payment);
 CHECKIN_HANDLER(handle_checkin_get_receipt);
 CHECKIN_HANDLER(handle_checkin_patient_balance);
 CHECKIN_HANDLER(handle_checkin_ledger);
+CHECKIN_HANDLER(handle_checkin_get_settings);
+CHECKIN_HANDLER(handle_checkin_save_settings);
 
 /* The patients domain's readiness handler (patients_intake.c), called in
  * process so check-in asks exactly what `desk readiness` shows. */
@@ -42,9 +44,10 @@ CHECKIN_HANDLER(handle_intake_readiness);
 /* PERIODIC: marks no-show the appointments nobody arrived for (see
  * checkin_no_show_run). */
 void checkin_no_show_tick(PGconn *conn);
-/* Marks no_show every booked/confirmed appointment without a visit whose
- * start plus its location's no_show_after_min has passed, once the local
- * day's no_show_sweep_at time has come (earlier days at any time). Opens
+/* Marks no_show every booked/confirmed appointment without a visit, at a
+ * location that has a checkin_settings row, whose start plus the
+ * location's no_show_after_min has passed, once the local day's
+ * no_show_sweep_at time has come (earlier days at any time). Opens
  * its own transaction. Returns how many were marked, or -1 on a database
  * error. Used by the PERIODIC row and by tests. */
 int checkin_no_show_run(PGconn *conn);

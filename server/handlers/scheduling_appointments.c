@@ -15,7 +15,11 @@
  *
  * History rows are written by a trigger (who and why come from
  * sched_set_actor); events go out after commit; every call that shows or
- * changes an appointment audits its patient.
+ * changes an appointment audits its patient. A slot freed by cancel,
+ * reschedule or no-show is offered to the waitlist in the same
+ * transaction (sched_offer_freed; scheduling_waitlist.c), after a
+ * reschedule's new booking so the hold cannot block it. A Book with
+ * `repeat` is a series (scheduling_recurring.c).
  */
 #include <stdio.h>
 #include <string.h>

@@ -58,12 +58,11 @@ static int resolve_series(fd_ctx *ctx, const Frontdesk__V1__BookRequest *req, st
 		return fd_fail(&ctx->status, FD_INVALID_ARGUMENT, "name the appointment type");
 	dbp_init(&p);
 	dbp_text(&p, req->type);
-	dbp_int(&p, s->place.provider_id);
 	dbp_int(&p, req->patient_id);
 	r = db_query(ctx,
 		     "SELECT (SELECT id FROM appointment_types WHERE active"
 		     "         AND (code = $1 OR id = " SCHED_ID_OF("$1") ")),"
-		     " EXISTS (SELECT 1 FROM patients WHERE id = $3)",
+		     " EXISTS (SELECT 1 FROM patients WHERE id = $2)",
 		     &p);
 	if (!r)
 		return ctx->status.code;
@@ -95,7 +94,7 @@ static int lay_out(fd_ctx *ctx, const Frontdesk__V1__BookRequest *req, struct se
 	dbp_int(&p, req->count);
 	dbp_text(&p, s->place.time_zone);
 	r = db_query(ctx,
-		     "SELECT to_char(o, 'YYYY-MM-DD HH24:MI'), (o AT TIME ZONE $4)::text"
+		     "SELECT to_char(o, 'YYYY-MM-DD HH24:MI'), (o AT TIME ZONE $4::text)::text"
 		     " FROM generate_series(0, $3::int - 1) i,"
 		     "  LATERAL (SELECT $1::timestamp + i * $2::interval AS o) x ORDER BY i",
 		     &p);

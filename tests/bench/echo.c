@@ -19,6 +19,7 @@
 #include <nng/protocol/reqrep0/req.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,7 +44,7 @@ static size_t ping_request_size(void)
 {
 	Frontdesk__V1__RequestHeader h = FRONTDESK__V1__REQUEST_HEADER__INIT;
 	Frontdesk__V1__Request r = FRONTDESK__V1__REQUEST__INIT;
-	uint8_t id[16] = { 1 };
+	uint8_t id[16] = {1};
 	char token[65];
 
 	memset(token, 'a', 64);
@@ -63,7 +64,7 @@ static size_t ping_reply_size(const char *events_url)
 	Frontdesk__V1__PingReply p = FRONTDESK__V1__PING_REPLY__INIT;
 	Frontdesk__V1__Status st = FRONTDESK__V1__STATUS__INIT;
 	Frontdesk__V1__Reply r = FRONTDESK__V1__REPLY__INIT;
-	uint8_t id[16] = { 1 }, payload[512];
+	uint8_t id[16] = {1}, payload[512];
 
 	p.server_version = "0.1.0";
 	p.api_version = 1;
@@ -182,8 +183,8 @@ static void *client_main(void *arg)
 	struct client *c = arg;
 	nng_socket sock;
 	int ok = nng_req0_open(&sock) == 0 &&
-		 nng_socket_set_ms(sock, NNG_OPT_RECVTIMEO, 10000) == 0 &&
-		 nng_dial(sock, c->o->url, NULL, 0) == 0;
+	         nng_socket_set_ms(sock, NNG_OPT_RECVTIMEO, 10000) == 0 &&
+	         nng_dial(sock, c->o->url, NULL, 0) == 0;
 
 	/* One round trip before the clock starts: the pipe is up. */
 	if (ok && round_trip(sock, c->request_size) != 0)
@@ -227,13 +228,13 @@ static double pct(const uint32_t *v, size_t n, double q)
 static void usage(void)
 {
 	fprintf(stderr, "usage: echo --url URL [--clients N] [--contexts N] [--seconds S]"
-			" [--label TEXT] [--json]\n");
+	                " [--label TEXT] [--json]\n");
 	exit(64);
 }
 
 static void parse_args(int argc, char **argv, struct options *o)
 {
-	*o = (struct options){ .clients = 16, .contexts = 128, .seconds = 5, .label = "echo" };
+	*o = (struct options){.clients = 16, .contexts = 128, .seconds = 5, .label = "echo"};
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--json") == 0) {
 			o->json = 1;
@@ -273,8 +274,11 @@ int main(int argc, char **argv)
 		perror("echo: fork");
 		return 71;
 	}
-	if (child == 0)
+	if (child == 0) {
+		/* Ends with the parent, however the parent ends. */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		serve(&o, reply_size);
+	}
 	usleep(200000); /* the listener is up; dialers retry anyway */
 
 	struct client *clients = calloc((size_t)o.clients, sizeof *clients);
@@ -314,11 +318,13 @@ int main(int argc, char **argv)
 	if (all && n)
 		qsort(all, n, sizeof *all, cmp_u32);
 	if (o.json)
-		printf("{\"label\": \"%s\", \"clients\": %d, \"seconds\": %.2f, \"request_bytes\": %zu,"
-		       " \"reply_bytes\": %zu, \"round_trips\": %zu, \"per_s\": %.1f, \"p50_ms\": %.3f,"
+		printf("{\"label\": \"%s\", \"clients\": %d, \"seconds\": %.2f, \"request_bytes\": "
+		       "%zu,"
+		       " \"reply_bytes\": %zu, \"round_trips\": %zu, \"per_s\": %.1f, \"p50_ms\": "
+		       "%.3f,"
 		       " \"p99_ms\": %.3f, \"failures\": %d}\n",
-		       o.label, o.clients, elapsed, request_size, reply_size, n, (double)n / elapsed,
-		       pct(all, n, 0.5), pct(all, n, 0.99), failures);
+		       o.label, o.clients, elapsed, request_size, reply_size, n,
+		       (double)n / elapsed, pct(all, n, 0.5), pct(all, n, 0.99), failures);
 	else
 		printf("nng echo %s: %d clients, %zu/%zu bytes, %.1f round trips/s,"
 		       " p50 %.3f ms, p99 %.3f ms, %d failures\n",

@@ -60,27 +60,29 @@ struct op_info {
  * routing 10%, login/whoami 5%. Check-in/room/checkout (15%) has no RPC
  * yet, so the remaining 85% are drawn in these proportions. */
 static const struct op_info ops[OP_COUNT] = {
-	[OP_PING] = { "Health.Ping", "/frontdesk.v1.Health/Ping", 0 },
-	[OP_LOGIN] = { "Auth.Login", "/frontdesk.v1.Auth/Login", 10 },
-	[OP_WHOAMI] = { "Auth.WhoAmI", "/frontdesk.v1.Auth/WhoAmI", 40 },
-	[OP_FIND_PATIENTS] = { "Patients.FindPatients", "/frontdesk.v1.Patients/FindPatients", 150 },
-	[OP_GET_PATIENT] = { "Patients.GetPatient", "/frontdesk.v1.Patients/GetPatient", 100 },
-	[OP_READINESS] = { "Intake.Readiness", "/frontdesk.v1.Intake/Readiness", 100 },
-	[OP_BOARD] = { "Scheduling.ListAppointments", "/frontdesk.v1.Scheduling/ListAppointments", 100 },
-	[OP_FIND_SLOTS] = { "Scheduling.FindSlots", "/frontdesk.v1.Scheduling/FindSlots", 150 },
-	[OP_BOOK] = { "Scheduling.Book", "/frontdesk.v1.Scheduling/Book", 100 },
-	[OP_RESCHEDULE] = { "Scheduling.Reschedule", "/frontdesk.v1.Scheduling/Reschedule", 0 },
-	[OP_CANCEL] = { "Scheduling.Cancel", "/frontdesk.v1.Scheduling/Cancel", 0 },
-	[OP_ROUTE] = { "Phone.Route", "/frontdesk.v1.Phone/Route", 100 },
+    [OP_PING] = {"Health.Ping", "/frontdesk.v1.Health/Ping", 0},
+    [OP_LOGIN] = {"Auth.Login", "/frontdesk.v1.Auth/Login", 10},
+    [OP_WHOAMI] = {"Auth.WhoAmI", "/frontdesk.v1.Auth/WhoAmI", 40},
+    [OP_FIND_PATIENTS] = {"Patients.FindPatients", "/frontdesk.v1.Patients/FindPatients", 150},
+    [OP_GET_PATIENT] = {"Patients.GetPatient", "/frontdesk.v1.Patients/GetPatient", 100},
+    [OP_READINESS] = {"Intake.Readiness", "/frontdesk.v1.Intake/Readiness", 100},
+    [OP_BOARD] = {"Scheduling.ListAppointments", "/frontdesk.v1.Scheduling/ListAppointments", 100},
+    [OP_FIND_SLOTS] = {"Scheduling.FindSlots", "/frontdesk.v1.Scheduling/FindSlots", 150},
+    [OP_BOOK] = {"Scheduling.Book", "/frontdesk.v1.Scheduling/Book", 100},
+    [OP_RESCHEDULE] = {"Scheduling.Reschedule", "/frontdesk.v1.Scheduling/Reschedule", 0},
+    [OP_CANCEL] = {"Scheduling.Cancel", "/frontdesk.v1.Scheduling/Cancel", 0},
+    [OP_ROUTE] = {"Phone.Route", "/frontdesk.v1.Phone/Route", 100},
 };
 
 #define N_CODES 17
 
-static const char *const given_names[] = { "maria", "james", "thanh", "emily", "chidi", "lukas",
-					   "giulia", "aisha", "olivia", "noah", "sofia", "liam" };
-static const char *const family_names[] = { "garcia", "nguyen", "johnson", "okoye", "schmidt",
-					    "rossi", "smith", "khan", "martinez", "brown",
-					    "lopez", "wilson", "patel", "silva", "cohen" };
+static const char *const given_names[] = {"maria",  "james", "thanh",  "emily", "chidi", "lukas",
+                                          "giulia", "aisha", "olivia", "noah",  "sofia", "liam"};
+/* patients.sql builds family names from these syllables. */
+static const char *const syllables[] = {"ab", "al", "an", "ar", "ba", "be", "bo", "da", "de", "di",
+                                        "el", "en", "er", "fa", "fe", "ga", "go", "ha", "he", "ka",
+                                        "ko", "la", "le", "li", "lo", "ma", "me", "mi", "mo", "na",
+                                        "ne", "ni", "no", "ra", "re", "ri", "ro", "sa", "se", "ta"};
 
 struct config {
 	const char *url;
@@ -158,7 +160,7 @@ static void record(struct series *s, int64_t ns, int code)
 /* One timed call; the reply (on FD_OK) is handed back for the caller to
  * read and free, or freed here when reply is NULL. */
 static int timed_call(struct desk *d, enum op op, const ProtobufCMessage *req,
-		      const ProtobufCMessageDescriptor *reply_desc, ProtobufCMessage **reply)
+                      const ProtobufCMessageDescriptor *reply_desc, ProtobufCMessage **reply)
 {
 	ProtobufCMessage *got = NULL;
 	fd_status st;
@@ -169,7 +171,7 @@ static int timed_call(struct desk *d, enum op op, const ProtobufCMessage *req,
 	if (code != FD_OK && code != FD_ALREADY_EXISTS && code != FD_FAILED_PRECONDITION &&
 	    !d->error[0])
 		snprintf(d->error, sizeof d->error, "%s: %s: %s", ops[op].name, fd_code_name(code),
-			 st.message);
+		         st.message);
 	if (reply)
 		*reply = got;
 	else if (got)
@@ -196,17 +198,17 @@ static int login(struct desk *d, int timed)
 	req.desk = desk;
 	if (timed) {
 		code = timed_call(d, OP_LOGIN, &req.base, &frontdesk__v1__login_reply__descriptor,
-				  &reply);
+		                  &reply);
 	} else {
 		code = fd_client_call(d->client, ops[OP_LOGIN].path, &req.base,
-				      &frontdesk__v1__login_reply__descriptor, &reply, 0, &st);
+		                      &frontdesk__v1__login_reply__descriptor, &reply, 0, &st);
 		if (code != FD_OK)
 			snprintf(d->error, sizeof d->error, "login: %s: %s", fd_code_name(code),
-				 st.message);
+			         st.message);
 	}
 	if (code == FD_OK) {
 		fd_client_set_token(d->client,
-				    ((Frontdesk__V1__LoginReply *)(void *)reply)->session_token);
+		                    ((Frontdesk__V1__LoginReply *)(void *)reply)->session_token);
 		protobuf_c_message_free_unpacked(reply, NULL);
 	}
 	return code;
@@ -243,7 +245,7 @@ static void random_start(struct desk *d, char *buf, size_t size)
 	gmtime_r(&t, &tm);
 	strftime(day, sizeof day, "%Y-%m-%d", &tm);
 	snprintf(buf, size, "%s %02d:%02d", day, (int)random_between(d, 13, 17),
-		 (int)random_between(d, 0, 3) * 15);
+	         (int)random_between(d, 0, 3) * 15);
 }
 
 static void do_find_patients(struct desk *d)
@@ -251,11 +253,12 @@ static void do_find_patients(struct desk *d)
 	Frontdesk__V1__FindPatientsRequest req = FRONTDESK__V1__FIND_PATIENTS_REQUEST__INIT;
 	char name[64];
 	size_t ng = sizeof given_names / sizeof *given_names;
-	size_t nf = sizeof family_names / sizeof *family_names;
+	size_t ns = sizeof syllables / sizeof *syllables;
 
-	/* Given + family, sometimes with a dropped letter (a typo). */
-	snprintf(name, sizeof name, "%s %s", given_names[next_random(d) % ng],
-		 family_names[next_random(d) % nf]);
+	/* Given + a two-syllable family name, sometimes with a dropped
+	 * letter (a typo). */
+	snprintf(name, sizeof name, "%s %s%s", given_names[next_random(d) % ng],
+	         syllables[next_random(d) % ns], syllables[next_random(d) % ns]);
 	if (next_random(d) % 4 == 0) {
 		size_t at = 1 + next_random(d) % (strlen(name) - 2);
 		memmove(name + at, name + at + 1, strlen(name + at));
@@ -263,7 +266,7 @@ static void do_find_patients(struct desk *d)
 	req.name = name;
 	req.limit = 20;
 	timed_call(d, OP_FIND_PATIENTS, &req.base, &frontdesk__v1__find_patients_reply__descriptor,
-		   NULL);
+	           NULL);
 }
 
 static void do_get_patient(struct desk *d)
@@ -272,7 +275,7 @@ static void do_get_patient(struct desk *d)
 
 	req.patient_id = random_patient(d);
 	timed_call(d, OP_GET_PATIENT, &req.base, &frontdesk__v1__get_patient_reply__descriptor,
-		   NULL);
+	           NULL);
 }
 
 static void do_readiness(struct desk *d)
@@ -293,7 +296,7 @@ static void do_board(struct desk *d)
 	req.provider = provider;
 	req.days = 1;
 	timed_call(d, OP_BOARD, &req.base, &frontdesk__v1__list_appointments_reply__descriptor,
-		   NULL);
+	           NULL);
 }
 
 static void do_find_slots(struct desk *d)
@@ -306,14 +309,6 @@ static void do_find_slots(struct desk *d)
 	req.location = location;
 	req.first_available = 1;
 	timed_call(d, OP_FIND_SLOTS, &req.base, &frontdesk__v1__find_slots_reply__descriptor, NULL);
-}
-
-static int64_t appointment_id(ProtobufCMessage *reply)
-{
-	/* Book and Reschedule replies both hold one appointment as field 1. */
-	const Frontdesk__V1__BookReply *r = (const void *)reply;
-
-	return r->appointment ? r->appointment->id : 0;
 }
 
 static void do_book(struct desk *d)
@@ -331,7 +326,8 @@ static void do_book(struct desk *d)
 	req.reason = "bench";
 	if (timed_call(d, OP_BOOK, &req.base, &frontdesk__v1__book_reply__descriptor, &reply) ==
 	    FD_OK) {
-		d->held = appointment_id(reply);
+		const Frontdesk__V1__BookReply *booked = (const void *)reply;
+		d->held = booked->appointment ? booked->appointment->id : 0;
 		d->held_steps = 0;
 		protobuf_c_message_free_unpacked(reply, NULL);
 	}
@@ -349,8 +345,9 @@ static void do_reschedule(struct desk *d)
 	req.reason = "bench";
 	d->held_steps++;
 	if (timed_call(d, OP_RESCHEDULE, &req.base, &frontdesk__v1__reschedule_reply__descriptor,
-		       &reply) == FD_OK) {
-		d->held = appointment_id(reply);
+	               &reply) == FD_OK) {
+		const Frontdesk__V1__RescheduleReply *moved = (const void *)reply;
+		d->held = moved->appointment ? moved->appointment->id : 0;
 		protobuf_c_message_free_unpacked(reply, NULL);
 	}
 }
@@ -407,19 +404,44 @@ static void do_whoami(struct desk *d)
 static void run_op(struct desk *d, enum op op)
 {
 	switch (op) {
-	case OP_PING: do_ping(d); break;
-	case OP_LOGIN: login(d, 1); break;
-	case OP_WHOAMI: do_whoami(d); break;
-	case OP_FIND_PATIENTS: do_find_patients(d); break;
-	case OP_GET_PATIENT: do_get_patient(d); break;
-	case OP_READINESS: do_readiness(d); break;
-	case OP_BOARD: do_board(d); break;
-	case OP_FIND_SLOTS: do_find_slots(d); break;
-	case OP_BOOK: do_booking_step(d); break;
-	case OP_RESCHEDULE: do_reschedule(d); break;
-	case OP_CANCEL: do_cancel(d); break;
-	case OP_ROUTE: do_route(d); break;
-	case OP_COUNT: break;
+	case OP_PING:
+		do_ping(d);
+		break;
+	case OP_LOGIN:
+		login(d, 1);
+		break;
+	case OP_WHOAMI:
+		do_whoami(d);
+		break;
+	case OP_FIND_PATIENTS:
+		do_find_patients(d);
+		break;
+	case OP_GET_PATIENT:
+		do_get_patient(d);
+		break;
+	case OP_READINESS:
+		do_readiness(d);
+		break;
+	case OP_BOARD:
+		do_board(d);
+		break;
+	case OP_FIND_SLOTS:
+		do_find_slots(d);
+		break;
+	case OP_BOOK:
+		do_booking_step(d);
+		break;
+	case OP_RESCHEDULE:
+		do_reschedule(d);
+		break;
+	case OP_CANCEL:
+		do_cancel(d);
+		break;
+	case OP_ROUTE:
+		do_route(d);
+		break;
+	case OP_COUNT:
+		break;
 	}
 }
 
@@ -442,7 +464,7 @@ static void *desk_main(void *arg)
 {
 	struct desk *d = arg;
 	const struct config *cfg = d->cfg;
-	fd_client_options o = { .url = cfg->url, .timeout_ms = 30000, .resend_ms = 60000 };
+	fd_client_options o = {.url = cfg->url, .timeout_ms = 30000, .resend_ms = 60000};
 	fd_status st;
 	int ready = fd_client_open(&d->client, &o, &st) == FD_OK;
 
@@ -466,7 +488,8 @@ static void *desk_main(void *arg)
 		req.appointment_id = d->held;
 		req.reason_code = "patient";
 		if (fd_client_call(d->client, ops[OP_CANCEL].path, &req.base,
-				   &frontdesk__v1__cancel_reply__descriptor, &reply, 0, &st) == FD_OK)
+		                   &frontdesk__v1__cancel_reply__descriptor, &reply, 0,
+		                   &st) == FD_OK)
 			protobuf_c_message_free_unpacked(reply, NULL);
 	}
 	return NULL;
@@ -498,7 +521,7 @@ static int sample_process(pid_t pid, struct proc_sample *s)
 	 * utime 14, stime 15. */
 	char *p = strrchr(buf, ')');
 	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime,
-			 &stime) != 2)
+	                 &stime) != 2)
 		return -1;
 	s->cpu_s = (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
 	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
@@ -555,8 +578,7 @@ static void merge(struct desk *desks, int n, int op, struct series *out)
 		qsort(out->us, out->n, sizeof *out->us, cmp_u32);
 }
 
-static void print_series_json(const char *name, const struct series *s, double seconds,
-			      int first)
+static void print_series_json(const char *name, const struct series *s, double seconds, int first)
 {
 	printf("%s\n    \"%s\": {\"calls\": %zu, \"calls_per_s\": %.1f, \"p50_ms\": %.3f,"
 	       " \"p95_ms\": %.3f, \"p99_ms\": %.3f, \"max_ms\": %.3f, \"status\": {",
@@ -579,14 +601,14 @@ static void print_series_row(const char *name, const struct series *s, double se
 	for (int c = 1; c < N_CODES && len < sizeof errs; c++)
 		if (s->codes[c])
 			len += (size_t)snprintf(errs + len, sizeof errs - len, "%s%s=%" PRIu64,
-						len ? " " : "", fd_code_name(c), s->codes[c]);
+			                        len ? " " : "", fd_code_name(c), s->codes[c]);
 	printf("%-30s %8zu %9.1f %8.2f %8.2f %8.2f %8.2f  %s\n", name, s->n, (double)s->n / seconds,
 	       percentile_ms(s, 0.50), percentile_ms(s, 0.95), percentile_ms(s, 0.99),
 	       s->n ? s->us[s->n - 1] / 1000.0 : 0, errs);
 }
 
 static void report(const struct config *cfg, struct desk *desks, double seconds,
-		   const struct proc_sample *before, const struct proc_sample *after)
+                   const struct proc_sample *before, const struct proc_sample *after)
 {
 	struct series all, one;
 	double cpu = after->cpu_s - before->cpu_s;
@@ -623,7 +645,8 @@ static void report(const struct config *cfg, struct desk *desks, double seconds,
 		}
 		print_series_row("all", &all, seconds);
 		if (cfg->server_pid > 0)
-			printf("server: %.2f s CPU (%.1f us per call), RSS %ld -> %ld kB, peak %ld kB\n",
+			printf("server: %.2f s CPU (%.1f us per call), RSS %ld -> %ld kB, peak %ld "
+			       "kB\n",
 			       cpu, all.n ? cpu * 1e6 / (double)all.n : 0, before->rss_kb,
 			       after->rss_kb, after->hwm_kb);
 	}
@@ -635,12 +658,13 @@ static void report(const struct config *cfg, struct desk *desks, double seconds,
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: loadgen --url URL --user U --password P [--desks N] [--seconds S]\n"
-		"               [--only RPC] [--patients LO:HI] [--providers N] [--locations N]\n"
-		"               [--server-pid PID] [--label TEXT] [--json]\n"
-		"RPC: Health.Ping, Auth.WhoAmI, Patients.FindPatients, Patients.GetPatient,\n"
-		"     Intake.Readiness, Scheduling.ListAppointments, Scheduling.FindSlots,\n"
-		"     Scheduling.Book, Phone.Route\n");
+	        "usage: loadgen --url URL --user U --password P [--desks N] [--seconds S]\n"
+	        "               [--only RPC] [--patients LO:HI] [--providers N] [--locations N]\n"
+	        "               [--server-pid PID] [--label TEXT] [--json]\n"
+	        "RPC: Health.Ping, Auth.Login, Auth.WhoAmI, Patients.FindPatients, "
+	        "Patients.GetPatient,\n"
+	        "     Intake.Readiness, Scheduling.ListAppointments, Scheduling.FindSlots,\n"
+	        "     Scheduling.Book, Phone.Route\n");
 	exit(64);
 }
 
@@ -654,9 +678,14 @@ static int op_by_name(const char *name)
 
 static void parse_args(int argc, char **argv, struct config *cfg)
 {
-	*cfg = (struct config){ .desks = 16, .seconds = 30, .only = -1, .patient_lo = 1,
-				.patient_hi = 1000, .providers = 30, .locations = 3,
-				.label = "run" };
+	*cfg = (struct config){.desks = 16,
+	                       .seconds = 30,
+	                       .only = -1,
+	                       .patient_lo = 1,
+	                       .patient_hi = 1000,
+	                       .providers = 30,
+	                       .locations = 3,
+	                       .label = "run"};
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -681,7 +710,8 @@ static void parse_args(int argc, char **argv, struct config *cfg)
 			if ((cfg->only = op_by_name(v)) < 0)
 				usage();
 		} else if (strcmp(a, "--patients") == 0) {
-			if (sscanf(v, "%" SCNd64 ":%" SCNd64, &cfg->patient_lo, &cfg->patient_hi) != 2)
+			if (sscanf(v, "%" SCNd64 ":%" SCNd64, &cfg->patient_lo, &cfg->patient_hi) !=
+			    2)
 				usage();
 		} else if (strcmp(a, "--providers") == 0)
 			cfg->providers = atoi(v);
@@ -736,7 +766,7 @@ int main(int argc, char **argv)
 	for (int i = 0; i < cfg.desks; i++) {
 		if (desks[i].error[0]) {
 			fprintf(stderr, "loadgen: desk %d: first unexpected reply: %s\n", i,
-				desks[i].error);
+			        desks[i].error);
 		}
 		for (int k = 0; k < OP_COUNT; k++)
 			free(desks[i].stats[k].us);

@@ -81,7 +81,8 @@ WITH pts AS (SELECT min(id) AS lo, max(id) - min(id) + 1 AS n FROM patients),
              FROM pl, generate_series(-:days_back, 7) d, generate_series(0, 7) k)
 INSERT INTO appointments (patient_id, provider_id, location_id, type_id, starts_at, ends_at,
                           blocked_from, blocked_until, status, reason)
-SELECT pts.lo + abs(hashint8(s.provider_id * 100000 + extract(epoch FROM s.at)::bigint)) % pts.n,
+SELECT pts.lo + ((hashint8(s.provider_id * 100000 + extract(epoch FROM s.at)::bigint)
+                  & 9223372036854775807) % pts.n),
        s.provider_id, s.location_id, t.id, s.at,
        s.at + make_interval(mins => t.duration_min), s.at,
        s.at + make_interval(mins => t.duration_min),

@@ -75,6 +75,8 @@ json_has "the booking is at the asked wall-clock time" 'd["appointment"]["starts
 appt=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["appointment"]["id"])' "$work/out")
 expect "the same slot again is taken (65)" 65 "$desk" appt book --patient "$patient" --provider "$provider" --type checkup --at "$at"
 if grep -q "just taken; next free" "$work/err"; then ok "the loser hears the next free slots"; else bad "the loser hears the next free slots" "$(cat "$work/err")"; fi
+if grep -q "hint: pick one of the next free times" "$work/err" && ! grep -q "another name" "$work/err"; then
+	ok "the hint talks about times, not names"; else bad "the hint talks about times, not names" "$(cat "$work/err")"; fi
 expect "Feb 30 is refused (65)" 65 "$desk" appt book --patient "$patient" --provider smith --type checkup --at "2030-02-30 09:00"
 expect "an unknown provider is not found (66)" 66 "$desk" appt book --patient "$patient" --provider nobody --type checkup --at "$at"
 expect "overbooking is not for the front desk (77)" 77 "$desk" appt book --patient "$patient" --provider "$provider" --type checkup --at "$at" --overbook --overbook-reason "urgent"
@@ -88,7 +90,31 @@ json_has "the patient's list has the booking" 'any(a["id"] == '"$appt"' for a in
 expect "today's no-shows" 0 "$desk" appt noshows
 expect "reschedule needs --at (64)" 64 "$desk" appt reschedule "$appt"
 expect "cancel needs a reason code (65)" 65 "$desk" appt cancel "$appt" --reason bored
+waiter=$(psql -qtA -d "$db" -c "SELECT id FROM patients WHERE id <> $patient ORDER BY id LIMIT 1")
+expect "waitlist add --help" 0 "$desk" waitlist add --help
+expect "waitlist add" 0 "$desk" --json waitlist add --patient "$waiter" --type checkup --provider "$provider" --priority 1 --note "wants earlier"
+json_has "the entry is waiting" 'd["entry"]["status"] == "waiting" and d["entry"]["priority"] == 1'
+entry=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["entry"]["id"])' "$work/out")
+expect "waitlist add twice is refused (65)" 65 "$desk" waitlist add --patient "$waiter" --type checkup
+if grep -q "hint: see the patient's entry" "$work/err"; then ok "the duplicate hint points at the entry"; else bad "the duplicate hint points at the entry" "$(cat "$work/err")"; fi
+expect "a bad weekday is a usage error (64)" 64 "$desk" waitlist add --patient "$waiter" --type checkup --day funday
+expect "accept without an offer is refused (65)" 65 "$desk" waitlist accept "$entry"
 expect "cancel" 0 "$desk" appt cancel "$appt" --reason patient --note "feels better"
+expect "waitlist list" 0 "$desk" --json waitlist list
+json_has "the freed slot is held for the entry" 'any(e["id"] == '"$entry"' and e["status"] == "offered" and e["offer_starts_local"] == "'"$at"'" for e in d["entries"])'
+expect "waitlist list as a table" 0 "$desk" waitlist list
+if grep -q "offered" "$work/out"; then ok "the table shows the offer"; else bad "the table shows the offer" "$(cat "$work/out")"; fi
+expect "the held slot is not bookable by others (65)" 65 "$desk" appt book --patient "$patient" --provider "$provider" --type checkup --at "$at"
+if grep -q "held for a waitlist patient" "$work/err"; then ok "the desk hears the slot is held"; else bad "the desk hears the slot is held" "$(cat "$work/err")"; fi
+expect "accept the offer" 0 "$desk" --json waitlist accept "$entry"
+json_has "accepting books the held slot" 'd["entry"]["status"] == "booked" and d["entry"]["appointment_id"] > 0'
+booked=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["entry"]["appointment_id"])' "$work/out")
+expect "accept again" 0 "$desk" --json waitlist accept "$entry"
+json_has "accepting again books nothing new" 'd["entry"]["appointment_id"] == '"$booked"
+n=$(psql -qtA -d "$db" -c "SELECT count(*) FROM appointments WHERE patient_id = $waiter AND status = 'booked' AND id = $booked")
+if [ "$n" = 1 ]; then ok "the waiting patient is booked once"; else bad "the waiting patient is booked once" "$n"; fi
+expect "remove a booked entry is refused (65)" 65 "$desk" waitlist remove "$entry"
+expect "hold is for admins (77)" 77 "$desk" waitlist hold --minutes 15
 expect "cancel again is refused (65)" 65 "$desk" appt cancel "$appt" --reason patient
 expect "show of an unknown appointment (66)" 66 "$desk" appt show 999999
 expect "front desk may not change types (77)" 77 "$desk" type save --code x --name X --duration 20
@@ -111,6 +137,23 @@ expect "admin adds a holiday" 0 "$desk" holiday add --date 2030-07-04 --name "In
 expect "holiday list" 0 "$desk" --json holiday list --from 2030-01-01 --to 2030-12-31
 json_has "the holiday is listed" 'any(h["date"] == "2030-07-04" for h in d["holidays"])'
 expect "template list" 0 "$desk" template list --provider kim
+expect "admin sets the offer hold" 0 "$desk" waitlist hold --minutes 15
+
+# A weekly series for kim (Tuesdays) with its third week already taken.
+expect "kim's first physio slot" 0 "$desk" --json slots --type physio --provider kim --first
+k1=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["slots"][0]["starts_local"])' "$work/out")
+k3=$(python3 -c 'import datetime,sys; print((datetime.datetime.strptime(sys.argv[1], "%Y-%m-%d %H:%M") + datetime.timedelta(days=14)).strftime("%Y-%m-%d %H:%M"))' "$k1")
+other=$(psql -qtA -d "$db" -c "SELECT id FROM patients WHERE id NOT IN ($patient, $waiter) ORDER BY id LIMIT 1")
+expect "the third week is booked by someone else" 0 "$desk" appt book --patient "$other" --provider kim --type physio --at "$k3"
+expect "a series is all or nothing by default (65)" 65 "$desk" appt book --patient "$patient" --provider kim --type physio --at "$k1" --repeat weekly --count 3
+if grep -q "occurrence" "$work/err" && grep -q "nothing was booked" "$work/err"; then ok "the refusal names the occurrence"; else bad "the refusal names the occurrence" "$(cat "$work/err")"; fi
+n=$(psql -qtA -d "$db" -c "SELECT count(*) FROM appointments a JOIN providers p ON p.id = a.provider_id WHERE p.code = 'kim' AND a.patient_id = $patient")
+if [ "$n" = 0 ]; then ok "nothing of the refused series was written"; else bad "nothing of the refused series was written" "$n"; fi
+expect "a series needs --count (64)" 64 "$desk" appt book --patient "$patient" --provider kim --type physio --at "$k1" --repeat weekly
+expect "a partial series books around the conflict" 0 "$desk" --json appt book --patient "$patient" --provider kim --type physio --at "$k1" --repeat weekly --count 3 --partial
+json_has "the conflict is reported with alternatives" 'len(d["occurrences"]) == 3 and d["occurrences"][0]["appointment"] and d["occurrences"][2]["appointment"] is None and d["occurrences"][2]["status"] == "ALREADY_EXISTS" and d["occurrences"][2]["next_free"]'
+expect "a partial series as text" 0 "$desk" appt book --patient "$other" --provider kim --type physio --at "$k3" --repeat weekly --count 2 --partial
+if grep -q "NOT booked" "$work/out" && grep -q "next free" "$work/out"; then ok "the text report lists the refused occurrence"; else bad "the text report lists the refused occurrence" "$(cat "$work/out")"; fi
 
 expect "server stops cleanly" 0 kill -TERM "$server_pid"
 wait "$server_pid"

@@ -65,15 +65,18 @@ static const struct fd_method *pick_method(const uint8_t **data, size_t *size)
 	return m;
 }
 
-/* The gate's verdict on one decoded message: 0 refused as incomplete,
- * 1 refused as bad text, 2 accepted. */
-static int gate_verdict(const ProtobufCMessage *in)
+enum verdict { INCOMPLETE, BAD_TEXT, HAS_NUL, ACCEPTED };
+
+/* What decode_payload decides about one decoded message and its bytes. */
+static enum verdict gate_verdict(const ProtobufCMessage *in, const uint8_t *wire, size_t len)
 {
 	if (!protobuf_c_message_check(in))
-		return 0;
+		return INCOMPLETE;
 	if (!fd_message_text_valid(in, GATE_MAX_DEPTH))
-		return 1;
-	return 2;
+		return BAD_TEXT;
+	if (!fd_wire_text_nul_free(in->descriptor, wire, len, GATE_MAX_DEPTH))
+		return HAS_NUL;
+	return ACCEPTED;
 }
 
 /* Forgets the unknown fields of m and every message under it (arena copy
@@ -118,7 +121,7 @@ static void repack_must_decode(ProtobufCMessage *in)
 		abort();
 	}
 	ProtobufCMessage *again = protobuf_c_message_unpack(in->descriptor, NULL, len, buf);
-	if (!again || gate_verdict(again) != 2) {
+	if (!again || gate_verdict(again, buf, len) != ACCEPTED) {
 		fprintf(stderr, "fuzz_payload: an accepted %s does not survive pack/unpack\n",
 			in->descriptor->name);
 		abort();
@@ -140,14 +143,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	}
 	if (in) {
-		int verdict = gate_verdict(in);
-		if (verdict != gate_verdict(heap)) {
+		enum verdict verdict = gate_verdict(in, data, size);
+		if (verdict != gate_verdict(heap, data, size)) {
 			fprintf(stderr, "fuzz_payload: %s: verdicts differ between arena and heap copies\n",
 				m->path);
 			abort();
 		}
 		protobuf_c_message_free_unpacked(heap, NULL);
-		if (verdict == 2) {
+		if (verdict == ACCEPTED) {
 			forget_unknown_fields(in);
 			repack_must_decode(in);
 		}

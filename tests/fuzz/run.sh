@@ -45,6 +45,10 @@ fi
 	fail_setup "no generated code under $gen: run make first"
 
 mkdir -p "$out/obj"
+# One build at a time per tree (engineers share build/fuzz/); the lock is
+# let go before fuzzing, so a long `make fuzz` never holds up `make test`.
+exec 9>"$out/.lock"
+flock 9
 
 cppflags=(-std=c11 -D_GNU_SOURCE -I. -Icommon "-I$gen" -Iserver -Iclient/lib
 	-I/usr/include/postgresql "-DFD_SOURCE_DIR=\"$root\"")
@@ -141,6 +145,9 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
 passed=0
 failed=0
+# Link every target first (renamed into place, so a run already going on
+# keeps its binary), then release the build lock.
+runnable=()
 for t in "${targets[@]}"; do
 	bin=$out/$t
 	if [[ ! -f tests/fuzz/$t.c ]]; then
@@ -148,13 +155,21 @@ for t in "${targets[@]}"; do
 		failed=$((failed + 1))
 		continue
 	fi
-	if ! "$CLANG" "${sanflags[@]}" -fsanitize=fuzzer -o "$bin" "$(obj_of "tests/fuzz/$t.c")" \
+	if ! "$CLANG" "${sanflags[@]}" -fsanitize=fuzzer -o "$bin.$$" "$(obj_of "tests/fuzz/$t.c")" \
 		"${lib_objs[@]}" "${libs[@]}" >"$out/$t.link.log" 2>&1; then
 		cat "$out/$t.link.log"
+		rm -f -- "$bin.$$"
 		echo "  FAIL $t: link failed"
 		failed=$((failed + 1))
 		continue
 	fi
+	mv -f -- "$bin.$$" "$bin"
+	runnable+=("$t")
+done
+flock -u 9
+
+for t in "${runnable[@]}"; do
+	bin=$out/$t
 	work=$out/work/$t
 	artifacts=$out/artifacts/$t
 	mkdir -p "$work" "$artifacts"

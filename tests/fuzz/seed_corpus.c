@@ -238,6 +238,18 @@ int main(int argc, char **argv)
 	write_envelope(envelope_dir, "refuse-no-method", "/frontdesk.v1.Health/Pong",
 		       FD_API_VERSION, FD_REQUEST_ID_LEN, NULL);
 	write_file(envelope_dir, "refuse-empty", NULL, 0, NULL, 0);
+	/* Inputs that once found bugs, kept as regressions: an inline call
+	 * with no payload at all (the NUL scan did arithmetic on NULL), and a
+	 * field number 0 spelled 80 00 (protobuf-c keeps it as an unknown
+	 * field it cannot write back). */
+	write_envelope(envelope_dir, "regress-ping-no-payload", ping, FD_API_VERSION,
+		       FD_REQUEST_ID_LEN, NULL);
+	{
+		char head[256];
+		int hl = snprintf(head, sizeof head, "%s\n", table[0].path);
+		write_file(payload_dir, "regress-field-zero", (uint8_t *)head, (size_t)hl,
+			   (const uint8_t *)"\x80\x00\x04", 3);
+	}
 	fd_arena_destroy(&arena);
 	printf("seed_corpus: wrote %u files for %zu methods under %s\n", n_written,
 	       n_methods, argv[1]);

@@ -1,0 +1,541 @@
+/*
+ * `desk console`: drawing. Every screen is redrawn whole from struct
+ * console (curses sends only what changed), so a resize or a reconnect
+ * needs nothing special. Every string that came from the server goes
+ * through console_put, which escapes it exactly as the CLI does
+ * (output.c's desk_escape_text: control characters, ESC, C1, bidi
+ * overrides, bad UTF-8) and clips it to its column by display width.
+ *
+ * Layout: line 0 the header and view tabs; line 1 the banner (server
+ * unreachable, or a call ringing); the view's body; the status line; the
+ * keys of the view on the last line.
+ */
+#include <curses.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <wchar.h>
+
+#include "console.h"
+#include "output.h"
+
+enum {
+	PAIR_HEADER = 1,
+	PAIR_BANNER,
+	PAIR_RING,
+	PAIR_CONFIRMED,
+	PAIR_ARRIVED,
+	PAIR_IN_ROOM,
+	PAIR_NO_SHOW,
+	PAIR_CANCELLED,
+	PAIR_DONE,
+	PAIR_KEYS,
+};
+
+void console_colors(void)
+{
+	if (!has_colors())
+		return;
+	start_color();
+	use_default_colors();
+	init_pair(PAIR_HEADER, COLOR_WHITE, COLOR_BLUE);
+	init_pair(PAIR_BANNER, COLOR_WHITE, COLOR_RED);
+	init_pair(PAIR_RING, COLOR_BLACK, COLOR_YELLOW);
+	init_pair(PAIR_CONFIRMED, COLOR_CYAN, -1);
+	init_pair(PAIR_ARRIVED, COLOR_YELLOW, -1);
+	init_pair(PAIR_IN_ROOM, COLOR_GREEN, -1);
+	init_pair(PAIR_NO_SHOW, COLOR_MAGENTA, -1);
+	init_pair(PAIR_CANCELLED, COLOR_RED, -1);
+	init_pair(PAIR_DONE, COLOR_BLUE, -1);
+	init_pair(PAIR_KEYS, COLOR_BLACK, COLOR_WHITE);
+}
+
+void console_put(int y, int x, int width, const char *text)
+{
+	char *safe = desk_escape_text(text ? text : "");
+	const char *p = safe;
+	mbstate_t ps;
+	int used = 0;
+
+	if (!safe || width <= 0)
+		goto out;
+	memset(&ps, 0, sizeof ps);
+	move(y, x);
+	while (*p && used < width) {
+		wchar_t wc;
+		size_t n = mbrtowc(&wc, p, strlen(p), &ps);
+		int w;
+
+		if (n == 0 || n == (size_t)-1 || n == (size_t)-2)
+			break; /* cannot happen after escaping; stop, never guess */
+		w = wcwidth(wc);
+		if (w < 0 || used + w > width)
+			break;
+		addnwstr(&wc, 1);
+		used += w;
+		p += n;
+	}
+out:
+	free(safe);
+}
+
+/* A whole line in one colour pair, padded to the screen's width. */
+static void fill_line(int y, int pair)
+{
+	attron(COLOR_PAIR(pair));
+	mvhline(y, 0, ' ', COLS);
+	attroff(COLOR_PAIR(pair));
+}
+
+static int status_pair(const char *status)
+{
+	if (!status)
+		return 0;
+	if (!strcmp(status, "confirmed"))
+		return PAIR_CONFIRMED;
+	if (!strcmp(status, "arrived") || !strcmp(status, "checked_in"))
+		return PAIR_ARRIVED;
+	if (!strcmp(status, "in_room") || !strcmp(status, "with_provider"))
+		return PAIR_IN_ROOM;
+	if (!strcmp(status, "no_show"))
+		return PAIR_NO_SHOW;
+	if (!strcmp(status, "cancelled"))
+		return PAIR_CANCELLED;
+	if (!strcmp(status, "completed") || !strcmp(status, "checked_out"))
+		return PAIR_DONE;
+	return 0;
+}
+
+static void local_hhmm(char *buf, size_t size, int64_t unix_ms)
+{
+	time_t t = (time_t)(unix_ms / 1000);
+	struct tm tm;
+
+	if (!unix_ms || !localtime_r(&t, &tm))
+		snprintf(buf, size, "-");
+	else
+		strftime(buf, size, "%a %d %b %H:%M", &tm);
+}
+
+/* --- frame ----------------------------------------------------------- */
+
+static void draw_header(struct console *c)
+{
+	static const char *const tabs[] = { "F1 Today", "F2 Phones", "F3 Patients",
+					    "F5 Waiting" };
+	char clock[16], who[300];
+	time_t now = time(NULL);
+	struct tm tm;
+	int x = 12;
+
+	fill_line(0, PAIR_HEADER);
+	attron(COLOR_PAIR(PAIR_HEADER) | A_BOLD);
+	mvaddstr(0, 0, "Frontdesk");
+	attroff(A_BOLD);
+	if (c->logged_in && !c->locked) {
+		for (int i = 0; i < 4; i++) {
+			if ((int)c->view == i + 1)
+				attron(A_REVERSE);
+			mvaddstr(0, x, tabs[i]);
+			attroff(A_REVERSE);
+			x += (int)strlen(tabs[i]) + 2;
+		}
+		snprintf(who, sizeof who, "%s @ %s", c->login[0].text, c->login[2].text);
+		console_put(0, x, COLS - x - 7, who);
+	}
+	localtime_r(&now, &tm);
+	strftime(clock, sizeof clock, "%H:%M", &tm);
+	mvaddstr(0, COLS - 6, clock);
+	attroff(COLOR_PAIR(PAIR_HEADER));
+}
+
+static void draw_banner(struct console *c)
+{
+	const Frontdesk__V1__PhoneCall *ringing;
+	char line[200];
+
+	if (!c->connected) {
+		fill_line(1, PAIR_BANNER);
+		attron(COLOR_PAIR(PAIR_BANNER) | A_BOLD);
+		mvaddnstr(1, 1, "SERVER UNREACHABLE - reconnecting; what you type is kept",
+			  COLS - 2);
+		attroff(COLOR_PAIR(PAIR_BANNER) | A_BOLD);
+		return;
+	}
+	if (!c->logged_in || c->locked || !(ringing = console_ringing(c)))
+		return;
+	fill_line(1, PAIR_RING);
+	attron(COLOR_PAIR(PAIR_RING) | A_BOLD);
+	snprintf(line, sizeof line, "RINGING %s on %s - F4 answers", ringing->from,
+		 ringing->line);
+	console_put(1, 1, COLS - 2, line);
+	attroff(COLOR_PAIR(PAIR_RING) | A_BOLD);
+}
+
+static void draw_keys(struct console *c, const char *keys)
+{
+	int y = LINES - 1;
+
+	fill_line(y, PAIR_KEYS);
+	attron(COLOR_PAIR(PAIR_KEYS));
+	mvaddnstr(y, 0, keys, COLS);
+	attroff(COLOR_PAIR(PAIR_KEYS));
+	/* With a prompt open the last outcome (often the reason it was
+	 * opened) moves up a line. */
+	mvhline(c->prompt.active ? LINES - 3 : LINES - 2, 0, ' ', COLS);
+	console_put(c->prompt.active ? LINES - 3 : LINES - 2, 0, COLS, c->status);
+}
+
+/* --- login and lock -------------------------------------------------- */
+
+static void draw_login(struct console *c)
+{
+	static const char *const labels[] = { "User     ", "Password ", "Desk     " };
+	int y = LINES / 2 - 4 > 2 ? LINES / 2 - 4 : 2;
+
+	if (c->locked) {
+		attron(A_BOLD);
+		mvaddstr(y, 4, "Locked. Patient data is hidden until you enter your password.");
+		attroff(A_BOLD);
+	} else {
+		mvaddstr(y, 4, "Log in to the front desk");
+	}
+	for (int i = 0; i < 3; i++) {
+		int row = y + 2 + i;
+
+		mvaddstr(row, 4, labels[i]);
+		if (i == c->login_focus)
+			attron(A_UNDERLINE | A_BOLD);
+		mvhline(row, 14, ' ', 30);
+		/* The password is never echoed, not even as stars. */
+		if (i != 1)
+			console_put(row, 14, 30, c->login[i].text);
+		attroff(A_UNDERLINE | A_BOLD);
+	}
+	draw_keys(c, c->locked ? " Enter unlock  ^Q quit"
+			       : " Tab next field  Enter log in  ^Q quit");
+}
+
+/* --- Today ----------------------------------------------------------- */
+
+static void draw_today(struct console *c, int top, int bottom)
+{
+	const Frontdesk__V1__ListAppointmentsReply *r = c->today;
+	size_t n = r ? r->n_appointments : 0, first = 0;
+	int rows = bottom - top - 1, name_w = COLS - 54;
+
+	attron(A_BOLD);
+	mvaddstr(top, 0, "Time   Provider        Patient");
+	mvaddstr(top, COLS - 24, "Type");
+	mvaddstr(top, COLS - 11, "Status");
+	attroff(A_BOLD);
+	if (!n) {
+		mvaddstr(top + 2, 2, r ? "No appointments today." : "Reading the schedule...");
+		return;
+	}
+	if (rows > 0 && c->today_sel >= (size_t)rows)
+		first = c->today_sel - (size_t)rows + 1;
+	for (size_t i = first; i < n && (int)(i - first) < rows; i++) {
+		const Frontdesk__V1__Appointment *a = r->appointments[i];
+		int y = top + 1 + (int)(i - first), pair = status_pair(a->status);
+		const char *t = a->starts_local ? a->starts_local : "";
+		const char *hhmm = strlen(t) >= 16 ? t + 11 : t;
+
+		if (i == c->today_sel)
+			attron(A_REVERSE);
+		mvhline(y, 0, ' ', COLS);
+		console_put(y, 0, 5, hhmm);
+		console_put(y, 7, 15, a->provider_name);
+		console_put(y, 23, name_w + 6, a->patient_name);
+		console_put(y, COLS - 24, 12, a->type_name);
+		if (pair)
+			attron(COLOR_PAIR(pair) | A_BOLD);
+		console_put(y, COLS - 11, 11, a->status);
+		if (pair)
+			attroff(COLOR_PAIR(pair) | A_BOLD);
+		attroff(A_REVERSE);
+	}
+}
+
+/* --- Waiting room --------------------------------------------------- */
+
+static void draw_board(struct console *c, int top, int bottom)
+{
+	const Frontdesk__V1__BoardReply *r = c->board;
+	size_t n = r ? r->n_visits : 0, first = 0;
+	int rows = bottom - top - 1;
+
+	attron(A_BOLD);
+	mvaddstr(top, 0, "Patient                   Status        Provider        Room      Min");
+	attroff(A_BOLD);
+	if (!n) {
+		mvaddstr(top + 2, 2, r ? "Nobody is waiting." : "Reading the board...");
+		return;
+	}
+	if (rows > 0 && c->board_sel >= (size_t)rows)
+		first = c->board_sel - (size_t)rows + 1;
+	for (size_t i = first; i < n && (int)(i - first) < rows; i++) {
+		const Frontdesk__V1__Visit *v = r->visits[i];
+		int y = top + 1 + (int)(i - first), pair = status_pair(v->status);
+		char minutes[48];
+
+		if (i == c->board_sel)
+			attron(A_REVERSE);
+		mvhline(y, 0, ' ', COLS);
+		console_put(y, 0, 25, v->patient_name);
+		if (pair)
+			attron(COLOR_PAIR(pair) | A_BOLD);
+		console_put(y, 26, 13, v->status);
+		if (pair)
+			attroff(COLOR_PAIR(pair) | A_BOLD);
+		console_put(y, 40, 15, v->provider_name);
+		console_put(y, 56, 9, v->room);
+		snprintf(minutes, sizeof minutes, "%d%s", v->minutes_in_status,
+			 v->waiting_too_long ? " LONG WAIT" : v->late ? " late" : "");
+		if (v->waiting_too_long)
+			attron(COLOR_PAIR(PAIR_CANCELLED) | A_BOLD);
+		console_put(y, 66, COLS - 66, minutes);
+		attroff(COLOR_PAIR(PAIR_CANCELLED) | A_BOLD | A_REVERSE);
+	}
+}
+
+/* --- Phones ---------------------------------------------------------- */
+
+static const char *my_presence(const struct console *c)
+{
+	for (size_t i = 0; c->presence && i < c->presence->n_presence; i++)
+		if (!strcmp(c->presence->presence[i]->username, c->login[0].text))
+			return c->presence->presence[i]->state;
+	return "offline";
+}
+
+static int draw_calls(struct console *c, int y, int bottom)
+{
+	size_t n = c->calls ? c->calls->n_calls : 0;
+
+	attron(A_BOLD);
+	mvaddstr(y++, 0, "Calls   State      From             Line     Queue    Answered by");
+	attroff(A_BOLD);
+	if (!n)
+		mvaddstr(y++, 2, "No calls.");
+	for (size_t i = 0; i < n && y < bottom; i++, y++) {
+		const Frontdesk__V1__PhoneCall *call = c->calls->calls[i];
+		char id[24];
+
+		if (i == c->call_sel)
+			attron(A_REVERSE);
+		if (!strcmp(call->state, "waiting"))
+			attron(COLOR_PAIR(PAIR_ARRIVED) | A_BOLD);
+		mvhline(y, 0, ' ', COLS);
+		snprintf(id, sizeof id, "%lld", (long long)call->id);
+		console_put(y, 0, 7, id);
+		console_put(y, 8, 10, call->state);
+		console_put(y, 19, 16, call->from);
+		console_put(y, 36, 8, call->line);
+		console_put(y, 45, 8, call->queue);
+		console_put(y, 54, COLS - 54, call->answered_by);
+		attroff(COLOR_PAIR(PAIR_ARRIVED) | A_BOLD | A_REVERSE);
+	}
+	return y;
+}
+
+static int draw_pop(struct console *c, int y, int bottom)
+{
+	const Frontdesk__V1__FindPatientsReply *p = c->pop.patients;
+
+	if (!c->pop.call_id || y >= bottom)
+		return y;
+	attron(A_BOLD);
+	mvaddstr(y++, 0, "Caller matches");
+	attroff(A_BOLD);
+	if (!p || !p->n_patients)
+		mvaddstr(y++, 2, "No patient has this number.");
+	for (size_t i = 0; p && i < p->n_patients && i < CONSOLE_POP_MAX && y < bottom; i++, y++) {
+		char line[400], next[48];
+
+		local_hhmm(next, sizeof next, c->pop.next_unix_ms[i]);
+		snprintf(line, sizeof line, "%s, %s  born %s  next: %s",
+			 p->patients[i]->family_name, p->patients[i]->given_name,
+			 p->patients[i]->date_of_birth,
+			 c->pop.next_unix_ms[i] ? next : "none");
+		console_put(y, 2, COLS - 2, line);
+	}
+	return y;
+}
+
+static void draw_phones(struct console *c, int top, int bottom)
+{
+	size_t n = c->messages ? c->messages->n_messages : 0;
+	char line[200];
+	int y;
+
+	snprintf(line, sizeof line, "You are %s.", my_presence(c));
+	console_put(top, 0, COLS, line);
+	y = draw_calls(c, top + 1, bottom);
+	y = draw_pop(c, y, bottom);
+	if (y >= bottom)
+		return;
+	attron(A_BOLD);
+	snprintf(line, sizeof line, "Messages to call back (%zu)", n);
+	mvaddstr(y++, 0, line);
+	attroff(A_BOLD);
+	for (size_t i = 0; i < n && y < bottom; i++, y++) {
+		const Frontdesk__V1__PhoneMessage *m = c->messages->messages[i];
+
+		snprintf(line, sizeof line, "%-8s %-16s %s: %s", m->urgency,
+			 m->callback_number, m->caller_name, m->reason);
+		console_put(y, 2, COLS - 2, line);
+	}
+}
+
+/* --- Patients -------------------------------------------------------- */
+
+static void draw_booking(struct console *c, int top, int bottom)
+{
+	const Frontdesk__V1__ListTypesReply *t = c->booking.types;
+	char line[400];
+	int y = top + 2;
+
+	console_put(top, 0, 11, "Book for: ");
+	console_put(top, 10, COLS - 10, c->booking.patient_name);
+	for (size_t i = 0; t && i < t->n_types && y < bottom - 2; i++, y++) {
+		if (i == c->booking.type_index)
+			attron(A_REVERSE);
+		snprintf(line, sizeof line, "%-14s %s (%d min)", t->types[i]->code,
+			 t->types[i]->name, t->types[i]->duration_min);
+		console_put(y, 2, COLS - 4, line);
+		attroff(A_REVERSE);
+	}
+	y++;
+	if (c->booking.slot && c->booking.slot->n_slots) {
+		const Frontdesk__V1__Slot *s = c->booking.slot->slots[0];
+
+		snprintf(line, sizeof line, "First free: %s with %s - Enter books it",
+			 s->starts_local, s->provider_name);
+		attron(A_BOLD);
+		console_put(y, 0, COLS, line);
+		attroff(A_BOLD);
+	} else {
+		mvaddstr(y, 0, "Enter finds the first free slot of this type.");
+	}
+}
+
+static void draw_patients(struct console *c, int top, int bottom)
+{
+	size_t n = c->found ? c->found->n_patients : 0, first = 0;
+	int rows = bottom - top - 3;
+
+	if (c->booking.open) {
+		draw_booking(c, top, bottom);
+		return;
+	}
+	mvaddstr(top, 0, "Find: ");
+	attron(A_UNDERLINE);
+	mvhline(top, 6, ' ', COLS - 8);
+	console_put(top, 6, COLS - 8, c->query.text);
+	attroff(A_UNDERLINE);
+	attron(A_BOLD);
+	mvaddstr(top + 1, 0, "MRN         Name                              Born        Phone");
+	attroff(A_BOLD);
+	if (!n) {
+		mvaddstr(top + 2, 2, c->query.len < 2 ? "Type at least two letters of a name."
+						     : "Nobody found.");
+		return;
+	}
+	if (rows > 0 && c->found_sel >= (size_t)rows)
+		first = c->found_sel - (size_t)rows + 1;
+	for (size_t i = first; i < n && (int)(i - first) < rows; i++) {
+		const Frontdesk__V1__PatientSummary *p = c->found->patients[i];
+		int y = top + 2 + (int)(i - first);
+		char name[300];
+
+		if (i == c->found_sel)
+			attron(A_REVERSE);
+		mvhline(y, 0, ' ', COLS);
+		snprintf(name, sizeof name, "%s, %s", p->family_name, p->given_name);
+		console_put(y, 0, 11, p->mrn);
+		console_put(y, 12, 33, name);
+		console_put(y, 46, 11, p->date_of_birth);
+		console_put(y, 58, COLS - 58, p->phone_e164);
+		attroff(A_REVERSE);
+	}
+}
+
+/* --- help and the whole screen --------------------------------------- */
+
+static void draw_help(int top)
+{
+	static const char *const lines[] = {
+		"Everywhere:  F1/1 Today  F2/2 Phones  F3/3 Patients  F5/4 Waiting room",
+		"             Tab next view",
+		"             F4 answer the ringing call  F12 or ^L lock  ? help  ^Q quit",
+		"Today:       Up/Down move  i check in  k confirm  n no-show  x cancel",
+		"             s move to the first free slot of the type  r re-read",
+		"Phones:      a answer  h hold/resume  e end  m take message + end",
+		"             t transfer  p presence (available/away/offline)",
+		"Patients:    type a name  Up/Down pick  Enter book: Up/Down type,",
+		"             Enter first free slot, Enter again books it  Esc back",
+		"Waiting:     Up/Down move  o room the patient  d check out  r re-read",
+		"Prompts:     Enter accept  Esc cancel (a digit picks a listed answer)",
+		"Changes at other desks appear by themselves (live events).",
+		"Esc or ? closes this help.",
+	};
+
+	for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++)
+		mvaddnstr(top + (int)i, 1, lines[i], COLS - 2);
+}
+
+static const char *view_keys(const struct console *c)
+{
+	if (c->prompt.active)
+		return " Enter accept  Esc cancel";
+	switch (c->view) {
+	case VIEW_TODAY:
+		return " i check-in k confirm n no-show x cancel s move  F2 phones ? help";
+	case VIEW_PHONES:
+		return " a answer h hold e end m message t transfer p presence  ? help";
+	case VIEW_BOARD:
+		return " Up/Down move  o room  d check out  r re-read  F1 today  ? help";
+	case VIEW_PATIENTS:
+		return c->booking.open ? " Up/Down type  Enter find/book  Esc back  ? help"
+				       : " type to search  Up/Down  Enter book  Esc clear  F1 today";
+	default:
+		return "";
+	}
+}
+
+void console_draw(struct console *c)
+{
+	int top = 2, bottom = LINES - 2;
+
+	erase();
+	draw_header(c);
+	draw_banner(c);
+	if (!c->logged_in || c->locked) {
+		draw_login(c);
+	} else if (c->help) {
+		draw_help(top);
+		draw_keys(c, " Esc or ? close help");
+	} else {
+		if (c->view == VIEW_TODAY)
+			draw_today(c, top, bottom);
+		else if (c->view == VIEW_PHONES)
+			draw_phones(c, top, bottom);
+		else if (c->view == VIEW_BOARD)
+			draw_board(c, top, bottom);
+		else
+			draw_patients(c, top, bottom);
+		draw_keys(c, view_keys(c));
+		if (c->prompt.active) {
+			char line[300];
+
+			snprintf(line, sizeof line, "%s: %s_", c->prompt.label,
+				 c->prompt.input.text);
+			attron(A_BOLD);
+			console_put(LINES - 2, 0, COLS, line);
+			attroff(A_BOLD);
+		}
+	}
+	refresh();
+}

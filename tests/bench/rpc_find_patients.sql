@@ -1,0 +1,64 @@
+-- pgbench: the statements of one Patients.FindPatients call (a name, limit
+-- 20), in one transaction as frontdeskd runs them: statement timeout,
+-- session check, the trigram search, one audit row per patient found.
+-- The name is drawn (before BEGIN) as the load generator draws it: a given
+-- name and a two-syllable family name from patients.sql's syllables. To
+-- hand the found ids to the audit insert, the search is wrapped in
+-- array_agg: the same search, one row back.
+-- Variables from tests/bench/run.sh: none needed.
+-- Keep in step with server/handlers/patients.c and server/audit.c.
+-- Each client its own session row (bench-desk-<n>), as each simulated desk
+-- has its own login: no two clients wait on one session's row lock.
+\set desk :client_id % 64
+\set g random(1, 12)
+\set f1 random(1, 40)
+\set f2 random(1, 40)
+\set rid random(1, 9223372036854775807)
+SELECT (ARRAY['maria', 'james', 'thanh', 'emily', 'chidi', 'lukas', 'giulia', 'aisha', 'olivia',
+              'noah', 'sofia', 'liam'])[:g::int] || ' '
+       || (ARRAY['ab','al','an','ar','ba','be','bo','da','de','di','el','en','er','fa','fe','ga',
+                 'go','ha','he','ka','ko','la','le','li','lo','ma','me','mi','mo','na','ne','ni',
+                 'no','ra','re','ri','ro','sa','se','ta'])[:f1::int]
+       || (ARRAY['ab','al','an','ar','ba','be','bo','da','de','di','el','en','er','fa','fe','ga',
+                 'go','ha','he','ka','ko','la','le','li','lo','ma','me','mi','mo','na','ne','ni',
+                 'no','ra','re','ri','ro','sa','se','ta'])[:f2::int] AS name
+\gset
+BEGIN;
+SELECT set_config('statement_timeout', '30000', true);
+UPDATE sessions s SET last_seen_at = now()
+  FROM staff st, desks d
+ WHERE s.token_hash = sha256(convert_to('bench-session-' || :desk, 'UTF8')) AND s.ended_at IS NULL
+   AND s.expires_at > now()
+   AND s.last_seen_at > now() - make_interval(secs => 900)
+   AND st.id = s.staff_id AND st.active
+   AND d.id = s.desk_id AND d.active
+ RETURNING s.id AS session_id, st.id AS staff_id, d.id AS desk_id, st.username, st.display_name,
+   st.roles, d.code,
+   (extract(epoch FROM s.created_at) * 1000)::bigint AS created_ms,
+   (extract(epoch FROM s.expires_at) * 1000)::bigint AS expires_ms,
+   set_config('frontdesk.staff_id', st.id::text, true) AS set_staff,
+   set_config('frontdesk.desk_id', d.id::text, true) AS set_desk
+\gset
+SELECT coalesce(array_agg(id), '{}') AS ids FROM (
+SELECT id, mrn, family_name, given_name, coalesce(preferred_name, ''),
+  coalesce(to_char(date_of_birth, 'YYYY-MM-DD'), ''), coalesce(phone_e164, ''),
+  coalesce(merged_into, 0),
+  CASE WHEN :name::text IS NULL THEN 0 ELSE
+    round((similarity(search_name, lower(:name::text))
+     + similarity(search_anagram, patient_name_anagram(:name::text)))::numeric, 4)
+  END AS score, ''
+  FROM patients
+ WHERE (:name::text IS NULL OR search_name % lower(:name::text)
+        OR search_anagram % patient_name_anagram(:name::text))
+   AND (NULL::date IS NULL OR date_of_birth = NULL::date)
+   AND (NULL::text IS NULL OR phone_e164 = NULL OR phone2_e164 = NULL)
+   AND (NULL::text IS NULL OR mrn = upper(NULL))
+   AND (false OR merged_into IS NULL)
+ ORDER BY score DESC, family_name, given_name, id LIMIT 20) found
+\gset
+INSERT INTO audit_log (staff_id, desk_id, method, patient_id, subject, outcome, request_id)
+SELECT :staff_id::bigint, :desk_id::bigint, '/frontdesk.v1.Patients/FindPatients', pid,
+       E'patient\x3asearch', 'OK',
+       decode(lpad(to_hex(:rid::bigint), 32, '0'), 'hex')
+  FROM unnest(:ids::bigint[]) AS pid;
+COMMIT;

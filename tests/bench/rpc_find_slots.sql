@@ -1,0 +1,61 @@
+-- pgbench: the statements of one Scheduling.FindSlots call as the load
+-- generator makes it (type follow-up, a random location, first available),
+-- in one transaction as frontdeskd runs them: statement timeout, session
+-- check, resolving type, location and providers, then one open_slots()
+-- query over the first week (the generated clinic always has a free
+-- afternoon slot within it, so the handler never widens the window).
+-- Variables from tests/bench/run.sh: locations, type (follow-up; passed as
+-- a parameter, as the server does, so the id branch is not folded).
+-- Keep in step with server/handlers/scheduling_slots.c.
+-- Each client its own session row (bench-desk-<n>), as each simulated desk
+-- has its own login: no two clients wait on one session's row lock.
+\set desk :client_id % 64
+\set loc random(1, :locations)
+BEGIN;
+SELECT set_config('statement_timeout', '30000', true);
+UPDATE sessions s SET last_seen_at = now()
+  FROM staff st, desks d
+ WHERE s.token_hash = sha256(convert_to('bench-session-' || :desk, 'UTF8')) AND s.ended_at IS NULL
+   AND s.expires_at > now()
+   AND s.last_seen_at > now() - make_interval(secs => 900)
+   AND st.id = s.staff_id AND st.active
+   AND d.id = s.desk_id AND d.active
+ RETURNING s.id AS session_id, st.id AS staff_id, d.id AS desk_id, st.username, st.display_name,
+   st.roles, d.code,
+   (extract(epoch FROM s.created_at) * 1000)::bigint AS created_ms,
+   (extract(epoch FROM s.expires_at) * 1000)::bigint AS expires_ms,
+   set_config('frontdesk.staff_id', st.id::text, true) AS set_staff,
+   set_config('frontdesk.desk_id', d.id::text, true) AS set_desk
+\gset
+WITH t AS (SELECT id, horizon_days FROM appointment_types
+           WHERE active AND (code = :type::text OR id = CASE WHEN :type::text ~ '^[0-9]{1,18}$' THEN :type::text::bigint END))
+ , l AS (SELECT id, time_zone FROM locations WHERE CASE WHEN (CASE WHEN :loc::int = 1 THEN 'main' ELSE 'bench-loc' || :loc END)::text IS NULL
+           THEN id = (SELECT min(id) FROM locations) ELSE code = (CASE WHEN :loc::int = 1 THEN 'main' ELSE 'bench-loc' || :loc END) END)
+ , named AS (SELECT id FROM providers
+           WHERE code = NULL OR id = CASE WHEN NULL ~ '^[0-9]{1,18}$' THEN NULL::bigint END)
+SELECT (SELECT id FROM t) AS type_id, (SELECT id FROM l) AS location_id, (SELECT horizon_days FROM t) AS horizon,
+  NULL::text IS NULL OR EXISTS (SELECT 1 FROM named) AS provider_known,
+  (SELECT coalesce(array_agg(p.id ORDER BY p.id), '{}') FROM providers p
+    WHERE p.active
+      AND EXISTS (SELECT 1 FROM provider_types pt, t
+                  WHERE pt.provider_id = p.id AND pt.type_id = t.id)
+      AND EXISTS (SELECT 1 FROM provider_locations pl, l
+                  WHERE pl.provider_id = p.id AND pl.location_id = l.id)
+      AND (NULL::text IS NULL OR p.id IN (SELECT id FROM named))
+      AND (NULL::text IS NULL OR NULL = ANY (p.specialties))) AS providers,
+  (SELECT (now() AT TIME ZONE time_zone)::date::text FROM l) AS today
+\gset
+SELECT s.provider_id, p.code, p.display_name, l.code, l.time_zone,
+  local_text(s.starts_at, l.time_zone), local_text(s.ends_at, l.time_zone),
+  (extract(epoch FROM s.starts_at) * 1000)::bigint,
+  (extract(epoch FROM s.ends_at) * 1000)::bigint
+  FROM locations l,
+   open_slots(:type_id, :location_id, :providers::bigint[],
+              :today::date::timestamp AT TIME ZONE l.time_zone,
+              (:today::date + 7::int)::timestamp AT TIME ZONE l.time_zone) s
+  JOIN providers p ON p.id = s.provider_id
+ WHERE l.id = :location_id
+   AND ('' = '' OR ('' = 'morning') = ((s.starts_at AT TIME ZONE l.time_zone)::time
+                                         < time '12:00'))
+ ORDER BY s.starts_at, p.display_name, p.id LIMIT 1;
+COMMIT;

@@ -1,0 +1,158 @@
+#!/usr/bin/env bash
+# End-to-end tests of the check-in `desk` commands against the real
+# frontdeskd on a fresh demo clinic: the board, check-in (readiness
+# refusal and override, walk-in), the flow with its refusals, rooming,
+# payments (amount parsing, check numbers), receipts, voids by role,
+# check-out, balance and the ledger reconciling with the database, exit
+# codes from sysexits.h, JSON output, and names printed escaped.
+# Prints "@@ passed=P failed=F" for tests/run.sh.
+set -uo pipefail
+
+bin=${FRONTDESK_BIN_DIR:?run through tests/run.sh}
+desk=$bin/desk
+pass=0 fail=0
+work=$(mktemp -d)
+db=t_checkin_cli_$$
+sock=ipc:///tmp/fdt-checkin-$$.sock
+events=ipc:///tmp/fdt-checkin-ev-$$.sock
+server_pid=
+
+cleanup() {
+	if [ -n "$server_pid" ]; then
+		kill -TERM "$server_pid" 2>/dev/null
+		wait "$server_pid" 2>/dev/null
+	fi
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+ok() { pass=$((pass + 1)); echo "  ok   $1"; }
+bad() { fail=$((fail + 1)); echo "  FAIL $1"; [ -n "${2:-}" ] && echo "    $2"; }
+
+# expect NAME RC COMMAND...: runs COMMAND, compares its exit code.
+expect() {
+	local name=$1 want=$2
+	shift 2
+	"$@" >"$work/out" 2>"$work/err"
+	local got=$?
+	if [ "$got" = "$want" ]; then ok "$name"; else
+		bad "$name" "exit $got, wanted $want: $(head -c 400 "$work/err")"
+	fi
+}
+# json_has NAME PYTHON-EXPR: evaluates EXPR with d = the JSON in $work/out.
+json_has() {
+	if python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert $2" "$work/out" 2>/dev/null; then
+		ok "$1"; else bad "$1" "$(head -c 400 "$work/out")"; fi
+}
+json_get() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print($1)" "$work/out"; }
+sql() { psql -qtA -d "$db" -c "$1"; }
+
+export XDG_CONFIG_HOME=$work/config FRONTDESK_SERVER=$sock
+export FRONTDESK_DB="dbname=$db" FRONTDESK_PASSWORD_HASH_COST=min
+unset FRONTDESK_TOKEN FRONTDESK_PASSWORD
+
+psql -q -d postgres -c "CREATE DATABASE $db" >/dev/null
+"$bin/frontdeskd" migrate up >/dev/null
+FRONTDESK_DEMO_PASSWORD=test-password-1 "$bin/frontdeskd" seed-demo >/dev/null
+"$bin/frontdeskd" --listen="$sock" --events-listen="$events" serve 2>"$work/server.log" &
+server_pid=$!
+for _ in $(seq 100); do "$desk" ping >/dev/null 2>&1 && break; sleep 0.1; done
+
+# A patient with no forms and no insurance (so readiness has gaps), whose
+# name carries a terminal escape, booked at 'main' a few minutes from now.
+patient=$(sql "INSERT INTO patients (family_name, given_name, date_of_birth)
+               VALUES (E'Evil\\x1b[2J', 'Cli', '1970-05-05') RETURNING id")
+appt=$(sql "SELECT set_config('frontdesk.reason', 'test', false);
+            INSERT INTO appointments (patient_id, provider_id, location_id, type_id, starts_at, ends_at,
+              blocked_from, blocked_until, overbooked, overbook_reason)
+            SELECT $patient, p.id, l.id, t.id, now() + interval '5 min', now() + interval '25 min',
+              now() + interval '5 min', now() + interval '25 min', true, 'cli test'
+              FROM providers p, locations l, appointment_types t
+             WHERE p.code = 'lee' AND l.code = 'main' AND t.code = 'checkup' RETURNING id" | tail -1)
+walkin=$(sql "INSERT INTO patients (family_name, given_name, date_of_birth)
+              VALUES ('Walker', 'Cli', '1985-01-01') RETURNING id")
+room=$(sql "SELECT r.code FROM resources r JOIN locations l ON l.id = r.location_id
+             WHERE l.code = 'main' AND r.kind = 'exam_room' AND r.active AND NOT EXISTS (
+               SELECT 1 FROM visits v WHERE v.room_id = r.id AND v.status IN ('in_room', 'with_provider'))
+             ORDER BY r.code LIMIT 1")
+
+expect "board before login is refused (77)" 77 "$desk" board
+expect "front desk login" 0 env FRONTDESK_PASSWORD=test-password-1 "$desk" login --user reception1 --desk front-1
+expect "checkin --help" 0 "$desk" checkin --help
+expect "checkin needs an appointment or a walk-in (64)" 64 "$desk" checkin
+expect "the demo board" 0 "$desk" --json board
+json_has "the demo board shows today's arrivals, one in a room" 'len(d["visits"]) >= 3 and any(v["status"] == "in_room" for v in d["visits"])'
+json_has "the demo walk-in waiting 25 minutes is flagged" 'any(v["walk_in"] and v["waiting_too_long"] for v in d["visits"])'
+
+expect "check-in with readiness gaps is refused (65)" 65 "$desk" checkin "$appt"
+if grep -q "not ready for check-in" "$work/err" && grep -q "insurance_missing" "$work/err"; then
+	ok "the refusal names the gaps"; else bad "the refusal names the gaps" "$(cat "$work/err")"; fi
+expect "check-in with an override" 0 "$desk" --json checkin "$appt" --override "forms on paper today"
+json_has "the visit is checked in with the gaps recorded" 'd["visit"]["status"] == "checked_in" and "insurance_missing" in d["visit"]["readiness_gaps"]'
+visit=$(json_get 'd["visit"]["id"]')
+expect "the same appointment again is taken (65)" 65 "$desk" checkin "$appt" --override "again"
+if grep -q "already checked in by reception1 at desk front-1" "$work/err"; then
+	ok "the second desk is told who checked the patient in"; else bad "the second desk is told who checked the patient in" "$(cat "$work/err")"; fi
+
+expect "the board in text" 0 "$desk" board
+if grep -q $'\x1b' "$work/out"; then bad "a name with an escape is printed escaped" "raw ESC in output"
+elif grep -qF 'Evil\x1b[2J' "$work/out"; then ok "a name with an escape is printed escaped"
+else bad "a name with an escape is printed escaped" "$(cat "$work/out")"; fi
+
+expect "with_provider before a room is refused (65)" 65 "$desk" visit status "$visit" with_provider
+if grep -q "allowed: in_room, left_without_being_seen, undone" "$work/err"; then
+	ok "the refusal names the allowed steps"; else bad "the refusal names the allowed steps" "$(cat "$work/err")"; fi
+expect "an unknown visit (66)" 66 "$desk" visit status 99999999 checked_out
+expect "room the patient" 0 "$desk" --json visit room "$visit" --room "$room" --provider lee
+json_has "the patient is in the room with the provider" 'd["visit"]["status"] == "in_room" and d["visit"]["room"] == "'"$room"'" and d["visit"]["provider"] == "lee"'
+expect "with the provider" 0 "$desk" visit status "$visit" with_provider
+
+expect "three decimals are refused (64)" 64 "$desk" pay "$visit" --amount 25.005 --method cash
+expect "a negative amount is refused (64)" 64 "$desk" pay "$visit" --amount -5 --method cash
+expect "a check without its number is refused (65)" 65 "$desk" pay "$visit" --amount 25 --method check
+expect "pay by check" 0 "$desk" --json pay "$visit" --amount 25.5 --method check --check-number 1001
+json_has "the check payment is 2550 cents with its number" 'd["payment"]["amount_cents"] == 2550 and d["payment"]["check_number"] == "1001" and "Check number: 1001" in d["receipt_text"]'
+check_id=$(json_get 'd["payment"]["id"]')
+expect "pay cash" 0 "$desk" pay "$visit" --amount 10.00 --method cash
+if grep -q "Receipt R" "$work/out" && grep -q "Payment: cash 10.00" "$work/out"; then
+	ok "the receipt is printed"; else bad "the receipt is printed" "$(cat "$work/out")"; fi
+number=$(sql "SELECT receipt_number FROM payments WHERE id = $check_id")
+expect "receipt by number" 0 "$desk" --json receipt --number "$number"
+json_has "the receipt is the check's" 'd["payment"]["id"] == '"$check_id"
+expect "the front desk cannot void (77)" 77 "$desk" payment void "$check_id" --reason "bounced"
+expect "checkout" 0 "$desk" --json checkout "$visit"
+json_has "the visit is checked out and closed" 'd["visit"]["status"] == "checked_out" and d["visit"]["next_statuses"] == []'
+expect "a checked-out visit moves nowhere (65)" 65 "$desk" visit status "$visit" in_room
+
+expect "walk-in" 0 "$desk" --json checkin --walkin "$walkin" --type checkup --override "new patient"
+json_has "the walk-in has no appointment" 'd["visit"]["walk_in"] and d["visit"]["appointment_id"] == 0'
+expect "balance" 0 "$desk" --json balance "$patient"
+json_has "the balance counts what was paid" 'd["paid_cents"] == 3550'
+
+expect "ledger" 0 "$desk" --json ledger
+direct=$(sql "SELECT coalesce(sum(CASE kind WHEN 'payment' THEN amount_cents ELSE -amount_cents END), 0)
+                FROM payments y JOIN visits v ON v.id = y.visit_id JOIN locations l ON l.id = v.location_id
+               WHERE l.code = 'main' AND y.voided_at IS NULL
+                 AND (y.received_at AT TIME ZONE l.time_zone)::date = (now() AT TIME ZONE l.time_zone)::date")
+json_has "the ledger total matches the payments" 'd["net_cents"] == '"$direct"' and sum(l["net_cents"] for l in d["lines"]) == d["net_cents"] and sum(l["net_cents"] for l in d["by_method"]) == d["net_cents"]'
+expect "a ledger on Feb 30 is refused (65)" 65 "$desk" ledger --date 2026-02-30
+
+expect "timings are shown" 0 "$desk" --json checkin-settings
+json_has "main shows the defaults, not swept" 'd["settings"]["location"] == "main" and not d["settings"]["configured"] and not d["settings"]["no_show_sweep"]'
+expect "the front desk cannot save timings (77)" 77 "$desk" checkin-settings --late-after 5
+expect "minutes out of range are refused (64)" 64 "$desk" checkin-settings --late-after 0
+
+expect "billing login" 0 env FRONTDESK_PASSWORD=test-password-1 "$desk" login --user billing1 --desk front-2
+expect "billing voids the check" 0 "$desk" --json payment void "$check_id" --reason "check bounced"
+json_has "the payment is voided with its reason" 'd["payment"]["voided"] and d["payment"]["void_reason"] == "check bounced"'
+expect "a void needs a reason (64)" 64 "$desk" payment void "$check_id"
+
+kill -TERM "$server_pid"
+wait "$server_pid"
+rc=$?
+server_pid=
+if [ "$rc" = 0 ]; then ok "server exits 0 on SIGTERM"; else bad "server exits 0 on SIGTERM" "exit $rc"; fi
+psql -q -d postgres -c "DROP DATABASE $db" >/dev/null 2>&1
+
+echo "@@ passed=$pass failed=$fail"
+[ "$fail" = 0 ]

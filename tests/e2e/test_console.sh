@@ -1,0 +1,240 @@
+#!/usr/bin/env bash
+# End-to-end tests of `desk console`: the real console runs in a private
+# tmux server (80x24) against the real frontdeskd on a fresh demo database;
+# keys go in with send-keys and the screen is read with capture-pane. Pins
+# down: login without echoing the password, today's demo schedule, a change
+# from another desk appearing with no key pressed (live events), answering
+# a ringing call with one key, booking the first free check-up for a found
+# patient in a counted number of keys, names with ESC and bidi controls
+# shown escaped, the banner while the server is down and recovery after it
+# returns (typed text kept), redraw on resize, and the idle lock hiding
+# patient names. Waits poll the screen with a generous limit; nothing
+# asserts how fast. Prints "@@ passed=P failed=F" for tests/run.sh.
+set -uo pipefail
+
+# shellcheck source=tests/e2e/cli_lib.sh
+. "$(dirname "$0")/cli_lib.sh"
+cli_start console
+export LANG=C.UTF-8 LC_ALL=C.UTF-8
+
+tm() { tmux -L "fdcon-$$" -f /dev/null "$@"; }
+screen() { tm capture-pane -p -t "$1"; }
+keys() { local s=$1; shift; tm send-keys -t "$s" "$@"; }
+# shown SESSION TEXT [TRIES]: true once TEXT is on the screen (fixed string).
+shown() {
+	for _ in $(seq "${3:-100}"); do
+		screen "$1" | grep -qF -- "$2" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+# expect_screen NAME SESSION TEXT: passes when TEXT appears.
+expect_screen() {
+	if shown "$2" "$3"; then ok "$1"; else bad "$1" "screen: $(screen "$2" | head -24)"; fi
+}
+# expect_gone NAME SESSION TEXT: passes when TEXT is (or goes) off screen.
+expect_gone() {
+	for _ in $(seq 100); do
+		screen "$2" | grep -qF -- "$3" || { ok "$1"; return; }
+		sleep 0.1
+	done
+	bad "$1" "still shown: $(screen "$2" | grep -F -- "$3")"
+}
+server_start() {
+	"$bin/frontdeskd" --listen="$sock" --events-listen="$events" serve 2>>"$work/server.log" &
+	server_pid=$!
+	for _ in $(seq 100); do "$desk" ping >/dev/null 2>&1 && break; sleep 0.1; done
+}
+console_start() { # SESSION [console flags...]
+	local s=$1
+	shift
+	tm new-session -d -s "$s" -x 80 -y 24 \
+		"env TERM=screen-256color $desk console --desk front-1 $* 2>$work/$s.err; echo console-exit=\$?; sleep 30"
+}
+trap 'tm kill-server 2>/dev/null; cli_cleanup' EXIT
+
+# The clinic's demo data, and an admin CLI session as "another desk".
+expect "admin logs in with the CLI" 0 env FRONTDESK_PASSWORD=test-password-1 "$desk" login --user admin --desk front-2
+expect "the clinic is forced open for the phone tests" 0 "$desk" phone override --set open --reason "test run"
+first_patient=$(psql -At -d "$db" -c "SELECT patient_id FROM appointments ORDER BY starts_at LIMIT 1")
+psql -q -d "$db" -c "UPDATE patients SET family_name = E'Evil\\x1b[2JName', given_name = E'Mal\\u202eory'
+                     WHERE id = $first_patient" >/dev/null
+
+expect "console --help explains the command" 0 "$desk" console --help
+expect "the console refuses to run without a terminal (64)" 64 "$desk" console --desk front-1 </dev/null
+expect "a bad --lock-after is a usage error (64)" 64 "$desk" console --lock-after 0
+
+# --- login ---------------------------------------------------------------
+console_start main
+if ! shown main "Log in to the front desk"; then
+	# Without a console every later check would only wait out its limit.
+	bad "the login screen asks for the user" "$(screen main; cat "$work/main.err")"
+	cli_finish
+	exit 1
+fi
+ok "the login screen asks for the user"
+keys main "reception1" Tab "test-password-1" Tab
+if screen main | grep -q "test-password-1"; then bad "the password is not echoed" "$(screen main)"
+else ok "the password is not echoed"; fi
+keys main Enter
+expect_screen "login opens the Today view" main "F1 Today"
+
+# --- Today ---------------------------------------------------------------
+expect_screen "Today shows the demo schedule (Dr. Lee's no-show)" main "no_show"
+expect_screen "Today shows Dr. Smith's afternoon" main "Dr. Jane Smith"
+expect_screen "an ESC in a name is shown escaped" main 'Evil\x1b[2JName'
+expect_screen "a bidi override in a name is shown escaped" main 'Mal\u202eory'
+if screen main | grep -q $'\u202e'; then bad "no raw bidi override on screen"; else ok "no raw bidi override on screen"; fi
+expect_screen "the keys are shown on screen" main "? help"
+
+booked=$(psql -At -d "$db" -c "SELECT a.id FROM appointments a JOIN providers p ON p.id = a.provider_id
+                                 WHERE a.status = 'booked' AND p.code = 'lee' ORDER BY a.starts_at LIMIT 1")
+before=$(screen main | grep -c "cancelled")
+expect "another desk cancels an appointment" 0 "$desk" appt cancel "$booked" --reason clinic
+for _ in $(seq 100); do
+	now=$(screen main | grep -c "cancelled")
+	[ "$now" -gt "$before" ] && break
+	sleep 0.1
+done
+if [ "$now" -gt "$before" ]; then ok "the cancellation appears without a key press"
+else bad "the cancellation appears without a key press" "$(screen main)"; fi
+
+# --- check-in from Today (keys counted) ------------------------------------
+# The selection starts on the next expected patient: one key checks them in,
+# and one more picks a standard override reason when readiness has gaps.
+visits_before=$(psql -At -d "$db" -c "SELECT count(*) FROM visits")
+keys main F1
+nkeys=1
+keys main i
+for _ in $(seq 100); do
+	screen main | grep -qE "checked in|Override: 1" && break
+	sleep 0.1
+done
+if screen main | grep -q "Override: 1"; then
+	keys main 2
+	nkeys=$((nkeys + 1))
+fi
+expect_screen "i checks the selected patient in" main "checked in"
+visits_after=$(psql -At -d "$db" -c "SELECT count(*) FROM visits")
+if [ "$visits_after" = $((visits_before + 1)) ] && [ "$nkeys" -le 4 ]; then
+	ok "check-in from Today took $nkeys keys (<= 4)"
+else bad "check-in from Today took $nkeys keys (<= 4)" "visits $visits_before -> $visits_after"; fi
+expect_screen "the Today row turns checked_in" main "checked_in"
+moved_before=$(psql -At -d "$db" -c "SELECT count(*) FROM appointments WHERE status = 'rescheduled'")
+keys main s
+expect_screen "s offers the first free slot of the type" main "Move to "
+keys main Enter
+expect_screen "Enter moves the appointment" main "moved to appointment"
+moved_after=$(psql -At -d "$db" -c "SELECT count(*) FROM appointments WHERE status = 'rescheduled'")
+if [ "$moved_after" = $((moved_before + 1)) ]; then ok "the server records the reschedule"
+else bad "the server records the reschedule" "rescheduled $moved_before -> $moved_after"; fi
+keys main F5
+expect_screen "F5 shows the waiting room with the patient" main "checked_in"
+expect_screen "the waiting room lists minutes in status" main "Min"
+visit=$(psql -At -d "$db" -c "SELECT max(id) FROM visits")
+who=$(psql -At -d "$db" -c "SELECT p.family_name FROM visits v JOIN patients p ON p.id = v.patient_id WHERE v.id = $visit")
+row=$(screen main | awk -v w="$who" 'NR > 3 && index($0, w) == 1 { print NR - 4; exit }')
+for _ in $(seq "${row:-0}"); do keys main Down; done
+keys main o
+expect_screen "o asks for the room" main "Room code"
+keys main "exam-2" Enter
+expect_screen "the patient is roomed" main "roomed"
+expect_screen "the board shows the room" main "exam-2"
+
+keys main "?"
+expect_screen "? shows the help" main "F4 answer the ringing call"
+keys main "?"
+expect_gone "? again closes the help" main "F4 answer the ringing call"
+
+# --- Phones --------------------------------------------------------------
+keys main F2
+expect_screen "F2 opens Phones" main "You are"
+keys main p
+expect_screen "p makes reception1 available" main "You are available"
+expect "a call comes in" 0 "$desk" --json phone incoming --from +12125550101 --line main
+call=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["call"]["id"])' "$work/out")
+expect_screen "the ringing call appears by itself" main "RINGING +12125550101"
+expect_screen "the screen pop shows the caller's record" main "Caller matches"
+keys main a
+expect_screen "one key (a) answers the call" main "answered call $call"
+expect "the server shows the call answered by reception1" 0 sh -c "'$desk' --json phone calls | grep -q '\"answered_by\":\"reception1\"'"
+keys main h
+expect_screen "h puts the call on hold" main "call on hold"
+keys main h
+expect_screen "h again resumes it" main "call resumed"
+keys main m
+expect_screen "m asks for the message" main "Message: reason"
+keys main "wants a refill" Enter
+expect_screen "the message is taken and the call ended" main "message taken, call ended"
+expect_screen "the message is in the inbox" main "wants a refill"
+
+# --- Patients and booking (keys counted) ----------------------------------
+keys main F3
+keys main "Rossi"
+expect_screen "typing searches as you type" main "Rossi, "
+mrn=$(screen main | awk '/^MRN /{ getline; print $1; exit }')
+appointments_of() {
+	psql -At -d "$db" -c "SELECT count(*) FROM appointments a JOIN patients p ON p.id = a.patient_id WHERE p.mrn = '$mrn'"
+}
+count_before=$(appointments_of)
+# A found patient is selected; the check-up is preselected: Enter (book),
+# Enter (first free slot), Enter (book it) = 3 keys, within the 8 allowed.
+nkeys=0
+keys main Enter; nkeys=$((nkeys + 1))
+expect_screen "Enter opens booking on the check-up" main "Book for:"
+keys main Enter; nkeys=$((nkeys + 1))
+expect_screen "Enter finds the first free slot" main "First free:"
+keys main Enter; nkeys=$((nkeys + 1))
+expect_screen "Enter books it" main "booked appointment"
+count_after=$(appointments_of)
+if [ "$count_after" = $((count_before + 1)) ] && [ "$nkeys" -le 8 ]; then
+	ok "the first free check-up is booked in $nkeys keys (<= 8)"
+else bad "the first free check-up is booked in $nkeys keys (<= 8)" "before $count_before after $count_after"; fi
+
+# --- the server goes away and comes back ----------------------------------
+kill -TERM "$server_pid"; wait "$server_pid"; server_pid=
+expect_screen "a stopped server raises the banner" main "SERVER UNREACHABLE"
+keys main Escape
+keys main "Garc"
+server_start
+expect_gone "the banner goes when the server is back" main "SERVER UNREACHABLE"
+expect_screen "the text typed during the outage is kept" main "Find: Garc"
+keys main "ia"
+expect_screen "the console works again after the restart" main "Garcia"
+
+# --- resize ---------------------------------------------------------------
+tm resize-window -t main -x 30 -y 6
+sleep 0.5
+if screen main | grep -q "console-exit"; then bad "a tiny terminal does not end the console" "$(screen main)"
+else ok "a tiny terminal does not end the console"; fi
+tm resize-window -t main -x 100 -y 30
+for _ in $(seq 100); do
+	width=$(screen main | head -1 | sed 's/ *$//' | awk '{ print length }')
+	lines=$(screen main | wc -l)
+	[ "$width" -ge 95 ] && [ "$lines" -ge 30 ] && break
+	sleep 0.1
+done
+if [ "$width" -ge 95 ]; then ok "a resize to 100x30 redraws the header across the width"
+else bad "a resize to 100x30 redraws the header across the width" "width $width: $(screen main | head -3)"; fi
+if screen main | tail -1 | grep -qF "Up/Down"; then ok "the keys line moves to the new bottom"
+else bad "the keys line moves to the new bottom" "$(screen main | tail -3)"; fi
+
+keys main C-q
+expect_screen "^Q quits with exit 0" main "console-exit=0"
+
+# --- idle lock ------------------------------------------------------------
+console_start lock --user reception1 --lock-after 2
+expect_screen "a second console asks for the password" lock "Password"
+keys lock "test-password-1" Enter
+expect_screen "it logs in" lock "F1 Today"
+expect_screen "patient names are shown before the lock" lock "Evil"
+expect_screen "the console locks when idle" lock "Locked."
+expect_gone "the lock hides patient names" lock "Evil"
+keys lock "wrong-password" Enter
+expect_screen "a wrong password does not unlock" lock "cannot log in"
+keys lock "test-password-1" Enter
+expect_screen "the right password unlocks" lock "Evil"
+keys lock C-q
+expect_screen "^Q quits a locked console with exit 0" lock "console-exit=0"
+
+cli_finish

@@ -1,0 +1,600 @@
+/*
+ * The waitlist and recurring appointments, end to end against the real
+ * frontdeskd: a cancelled appointment's slot is offered to the first
+ * matching waitlist entry (priority, then request time) with a
+ * `waitlist.offer` event; the held slot is neither found nor bookable by
+ * anyone else; accepting books it exactly once; an expired offer (the
+ * server's timer) or a declined one moves on to the next entry. A weekly
+ * series with one conflicting occurrence is refused whole by default and
+ * booked around the conflict (with alternatives) when partial.
+ *
+ * Each scenario has its own provider and type at a test location in
+ * America/New_York, on weeks at least two weeks ahead.
+ */
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "e2e.h"
+#include "frontdesk/v1/scheduling.pb-c.h"
+
+#define SCHED_SVC (&frontdesk__v1__scheduling__descriptor)
+#define ZONE "America/New_York"
+
+static tp_server srv;
+static char db[64];
+static fd_client *admin, *desk;
+
+static fd_client *login_as(const char *user)
+{
+	fd_client *c = tp_client(&srv);
+	if (tp_login(c, user, "front-1") != FD_OK) {
+		fd_client_close(c);
+		return NULL;
+	}
+	return c;
+}
+
+static bool up(void)
+{
+	if (srv.pid > 0)
+		return true;
+	if (!e2e_start(&srv, db, sizeof db, "schedwl", NULL))
+		return false;
+	if (tp_db_exec(db, "INSERT INTO locations (code, name, time_zone)"
+			   " VALUES ('tst', 'Test clinic', '" ZONE "')") != 0)
+		return false;
+	admin = login_as("admin");
+	desk = login_as("reception1");
+	return admin && desk;
+}
+
+/* "DATE HH:MM" on the local date `offset` days after the Monday two weeks
+ * from now. */
+static void at(char *out, size_t size, int offset, const char *time)
+{
+	char sql[256];
+	PGconn *c = tp_db_connect(db);
+	snprintf(sql, sizeof sql,
+		 "SELECT (date_trunc('week', now() AT TIME ZONE '" ZONE "')::date + 14 + %d)::text",
+		 offset);
+	PGresult *r = PQexec(c, sql);
+	snprintf(out, size, "%s %s", PQresultStatus(r) == PGRES_TUPLES_OK ? PQgetvalue(r, 0, 0) : "",
+		 time);
+	PQclear(r);
+	PQfinish(c);
+}
+
+static int64_t new_patient(void)
+{
+	return tp_db_scalar(db, "INSERT INTO patients (family_name, given_name, date_of_birth)"
+				" VALUES ('Waiter', 'Pat', '1980-01-01') RETURNING id");
+}
+
+static int call(fd_client *c, const char *method, const ProtobufCMessage *req, fd_status *st)
+{
+	ProtobufCMessage *rep = NULL;
+	int rc = tp_call(c, SCHED_SVC, method, req, &rep, st);
+	if (rep)
+		protobuf_c_message_free_unpacked(rep, NULL);
+	return rc;
+}
+
+/* A 30-minute type on a 30-minute grid and a provider offering it at
+ * 'tst', Monday-Friday 09:00-12:00. */
+static bool bookable(const char *provider, const char *type)
+{
+	Frontdesk__V1__SaveTypeRequest tr = FRONTDESK__V1__SAVE_TYPE_REQUEST__INIT;
+	Frontdesk__V1__AppointmentType t = FRONTDESK__V1__APPOINTMENT_TYPE__INIT;
+	Frontdesk__V1__SaveProviderRequest pr = FRONTDESK__V1__SAVE_PROVIDER_REQUEST__INIT;
+	char *locations[] = { "tst" }, *types[] = { (char *)type };
+	fd_status st;
+
+	t.code = (char *)type;
+	t.name = "Waitlist type";
+	t.duration_min = 30;
+	t.grid_min = 30;
+	t.horizon_days = 730;
+	tr.type = &t;
+	tr.no_reminders = true;
+	pr.code = (char *)provider;
+	pr.display_name = "Dr. Wait";
+	pr.locations = locations;
+	pr.n_locations = 1;
+	pr.types = types;
+	pr.n_types = 1;
+	if (call(admin, "SaveType", &tr.base, &st) != FD_OK ||
+	    call(admin, "SaveProvider", &pr.base, &st) != FD_OK) {
+		th_fail(__FILE__, __LINE__, "setup: %s", st.message);
+		return false;
+	}
+	for (int wd = 1; wd <= 5; wd++) {
+		Frontdesk__V1__AddTemplateRequest req = FRONTDESK__V1__ADD_TEMPLATE_REQUEST__INIT;
+		Frontdesk__V1__TemplateWindow w = FRONTDESK__V1__TEMPLATE_WINDOW__INIT;
+		w.provider = (char *)provider;
+		w.weekday = wd;
+		w.start_time = "09:00";
+		w.end_time = "12:00";
+		req.window = &w;
+		if (call(admin, "AddTemplate", &req.base, &st) != FD_OK) {
+			th_fail(__FILE__, __LINE__, "setup: %s", st.message);
+			return false;
+		}
+	}
+	return true;
+}
+
+static int book(int64_t patient, const char *provider, const char *type, const char *when,
+		int64_t *id, fd_status *st)
+{
+	Frontdesk__V1__BookRequest req = FRONTDESK__V1__BOOK_REQUEST__INIT;
+	ProtobufCMessage *rep = NULL;
+
+	req.patient_id = patient;
+	req.provider = (char *)provider;
+	req.type = (char *)type;
+	req.at = (char *)when;
+	int rc = tp_call(desk, SCHED_SVC, "Book", &req.base, &rep, st);
+	if (rc == FD_OK && id)
+		*id = ((Frontdesk__V1__BookReply *)rep)->appointment->id;
+	if (rep)
+		protobuf_c_message_free_unpacked(rep, NULL);
+	return rc;
+}
+
+static int cancel(int64_t id, fd_status *st)
+{
+	Frontdesk__V1__CancelRequest req = FRONTDESK__V1__CANCEL_REQUEST__INIT;
+	req.appointment_id = id;
+	req.reason_code = "patient";
+	return call(desk, "Cancel", &req.base, st);
+}
+
+static int wait_add(int64_t patient, const char *type, int priority, int32_t *weekdays,
+		    size_t n_weekdays, int64_t *id, fd_status *st)
+{
+	Frontdesk__V1__AddWaitlistRequest req = FRONTDESK__V1__ADD_WAITLIST_REQUEST__INIT;
+	ProtobufCMessage *rep = NULL;
+
+	req.patient_id = patient;
+	req.type = (char *)type;
+	req.location = "tst";
+	req.priority = priority;
+	req.weekdays = weekdays;
+	req.n_weekdays = n_weekdays;
+	int rc = tp_call(desk, SCHED_SVC, "AddWaitlist", &req.base, &rep, st);
+	if (rc == FD_OK && id)
+		*id = ((Frontdesk__V1__AddWaitlistReply *)rep)->entry->id;
+	if (rep)
+		protobuf_c_message_free_unpacked(rep, NULL);
+	return rc;
+}
+
+/* The entry's status and its open offer's start ("" when none). */
+static int entry_state(int64_t id, char *status, size_t ssize, char *offer, size_t osize)
+{
+	Frontdesk__V1__ListWaitlistRequest req = FRONTDESK__V1__LIST_WAITLIST_REQUEST__INIT;
+	ProtobufCMessage *rep = NULL;
+	fd_status st;
+
+	req.location = "tst";
+	req.include_closed = true;
+	if (tp_call(desk, SCHED_SVC, "ListWaitlist", &req.base, &rep, &st) != FD_OK)
+		return -1;
+	Frontdesk__V1__ListWaitlistReply *r = (void *)rep;
+	int found = 0;
+	for (size_t i = 0; i < r->n_entries; i++)
+		if (r->entries[i]->id == id) {
+			snprintf(status, ssize, "%s", r->entries[i]->status);
+			snprintf(offer, osize, "%s", r->entries[i]->offer_starts_local);
+			found = 1;
+		}
+	protobuf_c_message_free_unpacked(rep, NULL);
+	return found ? 0 : -1;
+}
+
+static int answer(const char *method, int64_t entry, int64_t *appointment, fd_status *st)
+{
+	Frontdesk__V1__AcceptOfferRequest req = FRONTDESK__V1__ACCEPT_OFFER_REQUEST__INIT;
+	Frontdesk__V1__DeclineOfferRequest dreq = FRONTDESK__V1__DECLINE_OFFER_REQUEST__INIT;
+	ProtobufCMessage *rep = NULL;
+	int rc;
+
+	req.entry_id = dreq.entry_id = entry;
+	if (strcmp(method, "AcceptOffer") == 0) {
+		rc = tp_call(desk, SCHED_SVC, method, &req.base, &rep, st);
+		if (rc == FD_OK && appointment)
+			*appointment = ((Frontdesk__V1__AcceptOfferReply *)rep)->appointment->id;
+	} else {
+		rc = tp_call(desk, SCHED_SVC, method, &dreq.base, &rep, st);
+	}
+	if (rep)
+		protobuf_c_message_free_unpacked(rep, NULL);
+	return rc;
+}
+
+/* Whether a FindSlots over the day of `when` lists it. */
+static bool slot_listed(const char *provider, const char *type, const char *when)
+{
+	Frontdesk__V1__FindSlotsRequest req = FRONTDESK__V1__FIND_SLOTS_REQUEST__INIT;
+	ProtobufCMessage *rep = NULL;
+	char date[16];
+	fd_status st;
+	bool listed = false;
+
+	snprintf(date, sizeof date, "%.10s", when);
+	req.type = (char *)type;
+	req.provider = (char *)provider;
+	req.location = "tst";
+	req.from_date = req.to_date = date;
+	if (tp_call(desk, SCHED_SVC, "FindSlots", &req.base, &rep, &st) != FD_OK)
+		return false;
+	Frontdesk__V1__FindSlotsReply *r = (void *)rep;
+	for (size_t i = 0; i < r->n_slots; i++)
+		listed |= strcmp(r->slots[i]->starts_local, when) == 0;
+	protobuf_c_message_free_unpacked(rep, NULL);
+	return listed;
+}
+
+/* Waits (up to ~5 s) for a notification payload on the event channel. */
+static bool heard(PGconn *listener, const char *payload)
+{
+	for (int i = 0; i < 50; i++) {
+		PGnotify *n;
+		PQconsumeInput(listener);
+		while ((n = PQnotifies(listener))) {
+			bool match = strcmp(n->extra, payload) == 0;
+			PQfreemem(n);
+			if (match)
+				return true;
+		}
+		struct pollfd pfd = { .fd = PQsocket(listener), .events = POLLIN };
+		poll(&pfd, 1, 100);
+	}
+	return false;
+}
+
+/* --- waitlist -------------------------------------------------------- */
+
+static int64_t first_entry, second_entry, held_patient;
+static char held_at[32];
+
+static void cancel_frees_the_slot_and_offers_it_to_the_waitlist(void)
+{
+	int32_t tuesday_only[] = { 2 };
+	int64_t appt, eb, ec, ed;
+	char status[16], offer[32], payload[64];
+	fd_status st;
+
+	CHECK(up());
+	int64_t a = new_patient(), b = new_patient(), c = new_patient(), d = new_patient();
+	CHECK(bookable("wl-a", "wl-a"));
+	at(held_at, sizeof held_at, 0, "09:00"); /* a Monday */
+	CHECK_MSG(book(a, "wl-a", "wl-a", held_at, &appt, &st) == FD_OK, "%s", st.message);
+	/* b asked first at routine priority; c later but urgent; d only
+	 * wants Tuesdays. */
+	CHECK_MSG(wait_add(b, "wl-a", 3, NULL, 0, &eb, &st) == FD_OK, "%s", st.message);
+	CHECK_MSG(wait_add(c, "wl-a", 1, NULL, 0, &ec, &st) == FD_OK, "%s", st.message);
+	CHECK_MSG(wait_add(d, "wl-a", 1, tuesday_only, 1, &ed, &st) == FD_OK, "%s", st.message);
+	CHECK(entry_state(ec, status, sizeof status, offer, sizeof offer) == 0);
+	CHECK_STR(status, "waiting");
+
+	PGconn *listener = tp_db_connect(db);
+	PQclear(PQexec(listener, "LISTEN frontdesk_events"));
+	CHECK_MSG(cancel(appt, &st) == FD_OK, "%s", st.message);
+	snprintf(payload, sizeof payload, "waitlist.offer\twaitlist:%lld", (long long)ec);
+	bool got = heard(listener, payload);
+	PQfinish(listener);
+	CHECK_MSG(got, "no waitlist.offer event for the urgent entry");
+	CHECK(entry_state(ec, status, sizeof status, offer, sizeof offer) == 0);
+	CHECK_STR(status, "offered");
+	CHECK_STR(offer, held_at);
+	CHECK(entry_state(eb, status, sizeof status, offer, sizeof offer) == 0);
+	CHECK_STR(status, "waiting");
+	CHECK(entry_state(ed, status, sizeof status, offer, sizeof offer) == 0);
+	CHECK_STR(status, "waiting");
+	first_entry = ec;
+	second_entry = eb;
+	held_patient = c;
+}
+
+static void a_held_slot_is_neither_found_nor_bookable_by_others(void)
+{
+	int64_t other = new_patient(), held_appt = 0;
+	char status[16], offer[32], next[32];
+	fd_status st;
+
+	CHECK(up() && first_entry);
+	CHECK(!slot_listed("wl-a", "wl-a", held_at));
+	at(next, sizeof next, 0, "09:30");
+	CHECK(slot_listed("wl-a", "wl-a", next)); /* the search itself still works */
+	CHECK_INT(book(other, "wl-a", "wl-a", held_at, NULL, &st), FD_ALREADY_EXISTS);
+	CHECK_MSG(strstr(st.message, "held for a waitlist patient"), "%s", st.message);
+	/* Not even the held patient books it outside the offer. */
+	CHECK_INT(book(held_patient, "wl-a", "wl-a", held_at, &held_appt, &st), FD_ALREADY_EXISTS);
+	/* The next entry is not offered the same slot meanwhile. */
+	CHECK(entry_state(second_entry, status, sizeof status, offer, sizeof offer) == 0);
+	CHECK_STR(status, "waiting");
+	CHECK_INT(tp_db_scalar(db, "SELECT count(*) FROM waitlist_offers WHERE status = 'open'"), 1);
+}
+
+static void accepting_an_offer_books_it_exactly_once(void)
+{
+	int64_t first = 0, again = 0;
+	char status[16], offer[32], sql[160];
+	fd_status st;
+
+	CHECK(up() && first_entry);
+	CHECK_MSG(answer("AcceptOffer", first_entry, &first, &st) == FD_OK, "%s", st.message);
+	CHECK(first > 0);
+	CHECK_MSG(answer("AcceptOffer", first_entry, &again, &st) == FD_OK, "%s", st.message);
+	CHECK_INT(again, first);
+	snprintf(sql, sizeof sql,
+		 "SELECT count(*) FROM appointments WHERE patient_id = %lld AND status = 'booked'",
+		 (long long)held_patient);
+	CHECK_INT(tp_db_scalar(db, sql), 1);
+	CHECK(entry_state(first_entry, status, sizeof status, offer, sizeof offer) == 0);
+	CHECK_STR(status, "booked");
+	CHECK_STR(offer, "");
+	CHECK(!slot_listed("wl-a", "wl-a", held_at));
+	/* Declining what is already booked is refused. */
+	CHECK_INT(answer("DeclineOffer", first_entry, NULL, &st), FD_FAILED_PRECONDITION);
+}
+
+static void an_expired_offer_moves_on_and_a_declined_one_too(void)
+{
+	int64_t a = new_patient(), b = new_patient(), c = new_patient();
+	int64_t appt, eb, ec;
+	char when[32], status[16], offer[32], sql[200];
+	fd_status st;
+
+	CHECK(up());
+	CHECK(bookable("wl-b", "wl-b"));
+	at(when, sizeof when, 1, "10:00");
+	CHECK_MSG(book(a, "wl-b", "wl-b", when, &appt, &st) == FD_OK, "%s", st.message);
+	CHECK_MSG(wait_add(b, "wl-b", 2, NULL, 0, &eb, &st) == FD_OK, "%s", st.message);
+	CHECK_MSG(wait_add(c, "wl-b", 3, NULL, 0, &ec, &st) == FD_OK, "%s", st.message);
+	CHECK_MSG(cancel(appt, &st) == FD_OK, "%s", st.message);
+	CHECK(entry_state(eb, status, sizeof status, offer, sizeof offer) == 0);
+	CHECK_STR(status, "offered");
+	/* The clinic default holds an offer 30 minutes. */
+	snprintf(sql, sizeof sql,
+		 "SELECT count(*) FROM waitlist_offers WHERE entry_id = %lld"
+		 " AND expires_at - created_at = interval '30 minutes'", (long long)eb);
+	CHECK_INT(tp_db_scalar(db, sql), 1);
+
+	/* Its time runs out: the server's timer passes the slot to c. */
+	snprintf(sql, sizeof sql,
+		 "UPDATE waitlist_offers SET expires_at = now() - interval '1 second'"
+		 " WHERE entry_id = %lld AND status = 'open'", (long long)eb);
+	CHECK(tp_db_exec(db, sql) == 0);
+	for (int i = 0; i < 100; i++) {
+		CHECK(entry_state(ec, status, sizeof status, offer, sizeof offer) == 0);
+		if (strcmp(status, "offered") == 0)
+			break;
+		e2e_sleep_ms(100);
+	}
+	CHECK_STR(status, "offered");
+	CHECK_STR(offer, when);
+	CHECK_INT(answer("AcceptOffer", eb, NULL, &st), FD_FAILED_PRECONDITION);
+	CHECK(entry_state(eb, status, sizeof status, offer, sizeof offer) == 0);
+	CHECK_STR(status, "waiting");
+
+	/* c declines; b already had this slot, so nobody is left and the
+	 * slot is free for anyone. */
+	CHECK_MSG(answer("DeclineOffer", ec, NULL, &st) == FD_OK, "%s", st.message);
+	CHECK(entry_state(ec, status, sizeof status, offer, sizeof offer) == 0);
+	CHECK_STR(status, "waiting");
+	CHECK(slot_listed("wl-b", "wl-b", when));
+}
+
+static void a_removed_entry_passes_its_offer_on(void)
+{
+	int64_t a = new_patient(), b = new_patient(), c = new_patient();
+	int64_t appt, eb, ec;
+	char when[32], status[16], offer[32];
+	fd_status st;
+
+	CHECK(up());
+	CHECK(bookable("wl-c", "wl-c"));
+	at(when, sizeof when, 2, "11:00");
+	CHECK_MSG(book(a, "wl-c", "wl-c", when, &appt, &st) == FD_OK, "%s", st.message);
+	CHECK_MSG(wait_add(b, "wl-c", 1, NULL, 0, &eb, &st) == FD_OK, "%s", st.message);
+	CHECK_MSG(wait_add(c, "wl-c", 2, NULL, 0, &ec, &st) == FD_OK, "%s", st.message);
+	CHECK_MSG(cancel(appt, &st) == FD_OK, "%s", st.message);
+	Frontdesk__V1__RemoveWaitlistRequest req = FRONTDESK__V1__REMOVE_WAITLIST_REQUEST__INIT;
+	req.entry_id = eb;
+	CHECK_MSG(call(desk, "RemoveWaitlist", &req.base, &st) == FD_OK, "%s", st.message);
+	CHECK(entry_state(eb, status, sizeof status, offer, sizeof offer) == 0);
+	CHECK_STR(status, "removed");
+	CHECK(entry_state(ec, status, sizeof status, offer, sizeof offer) == 0);
+	CHECK_STR(status, "offered");
+	CHECK_STR(offer, when);
+}
+
+static void a_rescheduled_appointments_old_slot_goes_to_the_waitlist(void)
+{
+	Frontdesk__V1__RescheduleRequest req = FRONTDESK__V1__RESCHEDULE_REQUEST__INIT;
+	int64_t appt, eb;
+	char old_at[32], new_at[32], status[16], offer[32];
+	fd_status st;
+
+	CHECK(up());
+	int64_t a = new_patient(), b = new_patient();
+	CHECK(bookable("wl-f", "wl-f"));
+	at(old_at, sizeof old_at, 4, "09:00");
+	at(new_at, sizeof new_at, 4, "09:30");
+	CHECK_MSG(book(a, "wl-f", "wl-f", old_at, &appt, &st) == FD_OK, "%s", st.message);
+	CHECK_MSG(wait_add(b, "wl-f", 0, NULL, 0, &eb, &st) == FD_OK, "%s", st.message);
+	req.appointment_id = appt;
+	req.at = new_at;
+	CHECK_MSG(call(desk, "Reschedule", &req.base, &st) == FD_OK, "%s", st.message);
+	CHECK(entry_state(eb, status, sizeof status, offer, sizeof offer) == 0);
+	CHECK_STR(status, "offered");
+	CHECK_STR(offer, old_at);
+}
+
+static void a_clinic_sets_how_long_an_offer_holds(void)
+{
+	Frontdesk__V1__SetOfferHoldRequest req = FRONTDESK__V1__SET_OFFER_HOLD_REQUEST__INIT;
+	int64_t a = new_patient(), b = new_patient(), appt, eb;
+	char when[32], sql[200];
+	fd_status st;
+
+	CHECK(up());
+	req.location = "tst";
+	req.minutes = 0;
+	CHECK_INT(call(admin, "SetOfferHold", &req.base, &st), FD_INVALID_ARGUMENT);
+	req.minutes = 10;
+	CHECK_INT(call(desk, "SetOfferHold", &req.base, &st), FD_PERMISSION_DENIED);
+	CHECK_MSG(call(admin, "SetOfferHold", &req.base, &st) == FD_OK, "%s", st.message);
+	CHECK(bookable("wl-d", "wl-d"));
+	at(when, sizeof when, 3, "09:30");
+	CHECK_MSG(book(a, "wl-d", "wl-d", when, &appt, &st) == FD_OK, "%s", st.message);
+	CHECK_MSG(wait_add(b, "wl-d", 0, NULL, 0, &eb, &st) == FD_OK, "%s", st.message);
+	CHECK_MSG(cancel(appt, &st) == FD_OK, "%s", st.message);
+	snprintf(sql, sizeof sql,
+		 "SELECT count(*) FROM waitlist_offers WHERE entry_id = %lld AND status = 'open'"
+		 " AND expires_at - created_at = interval '10 minutes'", (long long)eb);
+	CHECK_INT(tp_db_scalar(db, sql), 1);
+}
+
+static void bad_waitlist_requests_get_clear_statuses(void)
+{
+	int64_t p = new_patient(), e;
+	int32_t bad_day[] = { 8 }, twice[] = { 1, 1 };
+	fd_status st;
+
+	CHECK(up());
+	CHECK(bookable("wl-e", "wl-e"));
+	CHECK_INT(wait_add(999999999, "wl-e", 0, NULL, 0, &e, &st), FD_NOT_FOUND);
+	CHECK_INT(wait_add(p, "no-such-type", 0, NULL, 0, &e, &st), FD_NOT_FOUND);
+	CHECK_INT(wait_add(p, "wl-e", 6, NULL, 0, &e, &st), FD_INVALID_ARGUMENT);
+	CHECK_INT(wait_add(p, "wl-e", 0, bad_day, 1, &e, &st), FD_INVALID_ARGUMENT);
+	CHECK_INT(wait_add(p, "wl-e", 0, twice, 2, &e, &st), FD_INVALID_ARGUMENT);
+	CHECK_INT(tp_db_scalar(db, "SELECT count(*) FROM waitlist_entries WHERE type_id ="
+				   " (SELECT id FROM appointment_types WHERE code = 'wl-e')"), 0);
+	CHECK_MSG(wait_add(p, "wl-e", 0, NULL, 0, &e, &st) == FD_OK, "%s", st.message);
+	CHECK_INT(wait_add(p, "wl-e", 0, NULL, 0, NULL, &st), FD_ALREADY_EXISTS);
+	CHECK_INT(answer("AcceptOffer", e, NULL, &st), FD_FAILED_PRECONDITION);
+	CHECK_INT(answer("AcceptOffer", 999999999, NULL, &st), FD_NOT_FOUND);
+}
+
+/* --- recurring ------------------------------------------------------- */
+
+static int book_series(int64_t patient, const char *first, bool partial,
+		       Frontdesk__V1__BookReply **out, fd_status *st)
+{
+	Frontdesk__V1__BookRequest req = FRONTDESK__V1__BOOK_REQUEST__INIT;
+	ProtobufCMessage *rep = NULL;
+
+	req.patient_id = patient;
+	req.provider = "rec";
+	req.type = "rec";
+	req.at = (char *)first;
+	req.repeat = "weekly";
+	req.count = 4;
+	req.partial = partial;
+	int rc = tp_call(desk, SCHED_SVC, "Book", &req.base, &rep, st);
+	*out = (void *)rep;
+	return rc;
+}
+
+static long long active_for(int64_t patient)
+{
+	char sql[160];
+	snprintf(sql, sizeof sql,
+		 "SELECT count(*) FROM appointments WHERE patient_id = %lld AND status = 'booked'",
+		 (long long)patient);
+	return tp_db_scalar(db, sql);
+}
+
+static void a_weekly_series_with_one_conflict_is_all_or_nothing_or_partial(void)
+{
+	int64_t other = new_patient(), p = new_patient();
+	char first[32], third[32];
+	Frontdesk__V1__BookReply *r = NULL;
+	fd_status st;
+
+	CHECK(up());
+	CHECK(bookable("rec", "rec"));
+	at(first, sizeof first, 0, "10:00");
+	at(third, sizeof third, 14, "10:00");
+	CHECK_MSG(book(other, "rec", "rec", third, NULL, &st) == FD_OK, "%s", st.message);
+
+	/* All or nothing: refused whole, naming the occurrence. */
+	CHECK_INT(book_series(p, first, false, &r, &st), FD_ALREADY_EXISTS);
+	CHECK_MSG(strstr(st.message, "occurrence 3") && strstr(st.message, "nothing was booked"),
+		  "%s", st.message);
+	CHECK_INT(active_for(p), 0);
+
+	/* Partial: three booked at the same wall-clock time, the third
+	 * reported with alternatives. */
+	CHECK_MSG(book_series(p, first, true, &r, &st) == FD_OK, "%s", st.message);
+	CHECK_INT(r->n_occurrences, 4);
+	for (size_t i = 0; i < 4; i++) {
+		Frontdesk__V1__Occurrence *o = r->occurrences[i];
+		CHECK_INT(o->index, (int)i + 1);
+		CHECK_MSG(strcmp(o->starts_local + 10, " 10:00") == 0, "%s", o->starts_local);
+		if (i == 2) {
+			CHECK_STR(o->starts_local, third);
+			CHECK(!o->appointment);
+			CHECK_STR(o->status, "ALREADY_EXISTS");
+			CHECK_MSG(strncmp(o->next_free, third, 10) == 0, "next free: %s", o->next_free);
+		} else {
+			CHECK(o->appointment);
+			CHECK_STR(o->status, "OK");
+			CHECK_STR(o->appointment->starts_local, o->starts_local);
+		}
+	}
+	CHECK_INT(r->appointment->id, r->occurrences[0]->appointment->id);
+	protobuf_c_message_free_unpacked(&r->base, NULL);
+	CHECK_INT(active_for(p), 3);
+	CHECK_INT(active_for(other), 1);
+}
+
+static void bad_series_requests_are_refused(void)
+{
+	Frontdesk__V1__BookRequest req = FRONTDESK__V1__BOOK_REQUEST__INIT;
+	int64_t p = new_patient();
+	char first[32];
+	fd_status st;
+
+	CHECK(up());
+	at(first, sizeof first, 1, "09:00");
+	req.patient_id = p;
+	req.provider = "rec";
+	req.type = "rec";
+	req.at = first;
+	req.repeat = "monthly";
+	req.count = 3;
+	CHECK_INT(call(desk, "Book", &req.base, &st), FD_INVALID_ARGUMENT);
+	req.repeat = "weekly";
+	req.count = 53;
+	CHECK_INT(call(desk, "Book", &req.base, &st), FD_INVALID_ARGUMENT);
+	req.count = 3;
+	req.patient_id = 999999999;
+	req.partial = true;
+	CHECK_INT(call(desk, "Book", &req.base, &st), FD_NOT_FOUND);
+	CHECK_INT(active_for(p), 0);
+}
+
+static void the_server_exits_cleanly(void)
+{
+	CHECK(up());
+	fd_client_close(admin);
+	fd_client_close(desk);
+	e2e_stop(&srv);
+}
+
+TH_MAIN(TH_CASE(cancel_frees_the_slot_and_offers_it_to_the_waitlist),
+	TH_CASE(a_held_slot_is_neither_found_nor_bookable_by_others),
+	TH_CASE(accepting_an_offer_books_it_exactly_once),
+	TH_CASE(an_expired_offer_moves_on_and_a_declined_one_too),
+	TH_CASE(a_removed_entry_passes_its_offer_on),
+	TH_CASE(a_rescheduled_appointments_old_slot_goes_to_the_waitlist),
+	TH_CASE(a_clinic_sets_how_long_an_offer_holds),
+	TH_CASE(bad_waitlist_requests_get_clear_statuses),
+	TH_CASE(a_weekly_series_with_one_conflict_is_all_or_nothing_or_partial),
+	TH_CASE(bad_series_requests_are_refused),
+	TH_CASE(the_server_exits_cleanly))
