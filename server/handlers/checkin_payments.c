@@ -17,6 +17,7 @@
 
 #include "checkin.h"
 #include "scheduling.h"
+#include "validate.h"
 
 #define MAX_AMOUNT_CENTS 10000000 /* $100,000.00: more is a typing error */
 
@@ -129,7 +130,7 @@ int handle_checkin_take_payment(fd_ctx *ctx, const ProtobufCMessage *in, Protobu
 	frontdesk__v1__payment_reply__init(rep);
 	if (check_amount(ctx, req->amount_cents, false) != FD_OK ||
 	    check_method(ctx, req->method, req->check_number) != FD_OK ||
-	    sched_check_text(ctx, "note", req->note, 0, 200, false) != FD_OK)
+	    fd_check_text(ctx, "note", req->note, 0, 200, 0) != FD_OK)
 		return ctx->status.code;
 	dbp_init(&p);
 	dbp_int(&p, req->visit_id);
@@ -216,7 +217,7 @@ int handle_checkin_void_payment(fd_ctx *ctx, const ProtobufCMessage *in, Protobu
 	if (!rep)
 		return CHECKIN_NOMEM(ctx);
 	frontdesk__v1__payment_reply__init(rep);
-	if (sched_check_text(ctx, "reason", req->reason, 1, 500, false) != FD_OK ||
+	if (fd_check_text(ctx, "reason", req->reason, 1, 500, 0) != FD_OK ||
 	    lock_payment(ctx, req->payment_id, &h) != FD_OK)
 		return ctx->status.code;
 	if (h.voided)
@@ -251,7 +252,7 @@ int handle_checkin_refund_payment(fd_ctx *ctx, const ProtobufCMessage *in, Proto
 		return CHECKIN_NOMEM(ctx);
 	frontdesk__v1__payment_reply__init(rep);
 	if (check_amount(ctx, req->amount_cents, true) != FD_OK ||
-	    sched_check_text(ctx, "reason", req->reason, 1, 500, false) != FD_OK ||
+	    fd_check_text(ctx, "reason", req->reason, 1, 500, 0) != FD_OK ||
 	    lock_payment(ctx, req->payment_id, &h) != FD_OK)
 		return ctx->status.code;
 	if (h.is_refund || h.voided)
@@ -300,7 +301,7 @@ int handle_checkin_get_receipt(fd_ctx *ctx, const ProtobufCMessage *in, Protobuf
 	if ((id > 0) == (*req->receipt_number != 0))
 		return fd_fail(&ctx->status, FD_INVALID_ARGUMENT, "give a payment id or a receipt number");
 	if (!id) {
-		if (sched_check_text(ctx, "receipt number", req->receipt_number, 1, 32, false) != FD_OK)
+		if (fd_check_text(ctx, "receipt number", req->receipt_number, 1, 32, 0) != FD_OK)
 			return ctx->status.code;
 		dbp_init(&p);
 		dbp_text(&p, req->receipt_number);
@@ -397,7 +398,7 @@ int handle_checkin_ledger(fd_ctx *ctx, const ProtobufCMessage *in, ProtobufCMess
 	if (!rep)
 		return CHECKIN_NOMEM(ctx);
 	frontdesk__v1__ledger_reply__init(rep);
-	if ((*req->date && sched_check_date(ctx, "date", req->date) != FD_OK) ||
+	if ((*req->date && fd_check_date(ctx, "date", req->date) != FD_OK) ||
 	    checkin_resolve_location(ctx, req->location, &location_id, NULL) != FD_OK)
 		return ctx->status.code;
 	dbp_init(&p);

@@ -25,6 +25,7 @@
 
 #include "checkin.h"
 #include "scheduling.h"
+#include "validate.h"
 #include "frontdesk/v1/intake.pb-c.h"
 
 static const char *const visit_statuses[] = {
@@ -288,7 +289,7 @@ static int check_in_request_ok(fd_ctx *ctx, const Frontdesk__V1__CheckInRequest 
 	if (req->appointment_id && (*req->provider || *req->type || *req->location))
 		return fd_fail(&ctx->status, FD_INVALID_ARGUMENT,
 			       "provider, type and location are for walk-ins; the appointment has them");
-	if (sched_check_text(ctx, "override reason", req->override_reason, 0, 500, false) != FD_OK)
+	if (fd_check_text(ctx, "override reason", req->override_reason, 0, 500, 0) != FD_OK)
 		return ctx->status.code;
 	if (req->override_readiness && !*req->override_reason)
 		return fd_fail(&ctx->status, FD_INVALID_ARGUMENT,
@@ -507,7 +508,7 @@ int handle_checkin_set_visit_status(fd_ctx *ctx, const ProtobufCMessage *in, Pro
 		return fd_fail(&ctx->status, FD_INVALID_ARGUMENT,
 			       "status is one of arrived, checked_in, in_room, with_provider, checked_out,"
 			       " left_without_being_seen, undone");
-	if (sched_check_text(ctx, "reason", req->reason, 0, 500, false) != FD_OK ||
+	if (fd_check_text(ctx, "reason", req->reason, 0, 500, 0) != FD_OK ||
 	    lock_visit(ctx, req->visit_id, &c) != FD_OK || step(ctx, &c, req->status, req->reason) != FD_OK ||
 	    checkin_load_visit(ctx, c.id, &rep->visit) != FD_OK)
 		return ctx->status.code;

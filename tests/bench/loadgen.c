@@ -4,8 +4,10 @@
  * N simulated desks, each a thread with its own fd_client logged in at its
  * own desk, run a closed loop (one call in flight per desk, the next sent
  * as soon as the reply arrives) for a fixed time. A desk either plays the
- * front-desk mix (patient search and lookup, readiness, the day's board,
- * slot search, book -> reschedule -> cancel, call routing, whoami, login)
+ * front-desk mix (patient search and lookup, readiness, the waiting-room
+ * board, a provider's day, slot search, book -> reschedule -> cancel,
+ * walk-in check-in -> room -> provider -> check-out, call routing, whoami,
+ * login)
  * or repeats one RPC (--only), which is what the ratios against pgbench
  * and the raw nng echo compare.
  *
@@ -15,8 +17,8 @@
  * prints a table, or one JSON object with --json (run.sh merges them).
  *
  * The clinic it expects is the one tests/bench/seed.sql and patients.sql
- * generate: providers bench-p1..P, locations 'main' and bench-loc2..L,
- * desks bench-desk-0..63, patients with ids LO..HI whose phone is +1555
+ * generate: providers bench-p1..P, locations 'main' and bench-loc2..L with
+ * rooms bench-room-<k>-1..16, desks bench-desk-0..63, patients with ids LO..HI whose phone is +1555
  * followed by the id in seven digits.
  */
 #include <errno.h>
@@ -46,6 +48,11 @@ enum op {
 	OP_RESCHEDULE,
 	OP_CANCEL,
 	OP_ROUTE,
+	OP_WAITING_ROOM,
+	OP_CHECK_IN,
+	OP_ASSIGN_ROOM,
+	OP_WITH_PROVIDER,
+	OP_CHECK_OUT,
 	OP_COUNT
 };
 
@@ -56,22 +63,28 @@ struct op_info {
 };
 
 /* The issue's mix: patient search 25% (search 15, open a record 10),
- * readiness/board 20%, slot search 15%, book/reschedule/cancel 10%, call
- * routing 10%, login/whoami 5%. Check-in/room/checkout (15%) has no RPC
- * yet, so the remaining 85% are drawn in these proportions. */
+ * readiness/board 20% (readiness 7, the waiting-room board 7, a provider's
+ * day 6), slot search 15%, book/reschedule/cancel 10%, check-in/room/
+ * checkout 15%, call routing 10%, login/whoami 5%. OP_BOOK and OP_CHECK_IN
+ * stand for the next step of the desk's booking and visit cycles. */
 static const struct op_info ops[OP_COUNT] = {
     [OP_PING] = {"Health.Ping", "/frontdesk.v1.Health/Ping", 0},
     [OP_LOGIN] = {"Auth.Login", "/frontdesk.v1.Auth/Login", 10},
     [OP_WHOAMI] = {"Auth.WhoAmI", "/frontdesk.v1.Auth/WhoAmI", 40},
     [OP_FIND_PATIENTS] = {"Patients.FindPatients", "/frontdesk.v1.Patients/FindPatients", 150},
     [OP_GET_PATIENT] = {"Patients.GetPatient", "/frontdesk.v1.Patients/GetPatient", 100},
-    [OP_READINESS] = {"Intake.Readiness", "/frontdesk.v1.Intake/Readiness", 100},
-    [OP_BOARD] = {"Scheduling.ListAppointments", "/frontdesk.v1.Scheduling/ListAppointments", 100},
+    [OP_READINESS] = {"Intake.Readiness", "/frontdesk.v1.Intake/Readiness", 70},
+    [OP_BOARD] = {"Scheduling.ListAppointments", "/frontdesk.v1.Scheduling/ListAppointments", 60},
     [OP_FIND_SLOTS] = {"Scheduling.FindSlots", "/frontdesk.v1.Scheduling/FindSlots", 150},
     [OP_BOOK] = {"Scheduling.Book", "/frontdesk.v1.Scheduling/Book", 100},
     [OP_RESCHEDULE] = {"Scheduling.Reschedule", "/frontdesk.v1.Scheduling/Reschedule", 0},
     [OP_CANCEL] = {"Scheduling.Cancel", "/frontdesk.v1.Scheduling/Cancel", 0},
     [OP_ROUTE] = {"Phone.Route", "/frontdesk.v1.Phone/Route", 100},
+    [OP_WAITING_ROOM] = {"Checkin.Board", "/frontdesk.v1.Checkin/Board", 70},
+    [OP_CHECK_IN] = {"Checkin.CheckIn", "/frontdesk.v1.Checkin/CheckIn", 150},
+    [OP_ASSIGN_ROOM] = {"Checkin.AssignRoom", "/frontdesk.v1.Checkin/AssignRoom", 0},
+    [OP_WITH_PROVIDER] = {"Checkin.SetVisitStatus", "/frontdesk.v1.Checkin/SetVisitStatus", 0},
+    [OP_CHECK_OUT] = {"Checkin.CheckOut", "/frontdesk.v1.Checkin/CheckOut", 0},
 };
 
 #define N_CODES 17
@@ -112,6 +125,9 @@ struct desk {
 	uint64_t rng;
 	int64_t held;   /* appointment the booking cycle holds, 0: none */
 	int held_steps; /* reschedules done on it */
+	int64_t visit;  /* the walk-in visit the desk is moving along, 0: none */
+	const char *visit_status;
+	int visit_location; /* its location's index, 1 = main */
 	struct series stats[OP_COUNT];
 	char error[384];
 };
@@ -387,6 +403,141 @@ static void do_route(struct desk *d)
 	timed_call(d, OP_ROUTE, &req.base, &frontdesk__v1__phone_route_reply__descriptor, NULL);
 }
 
+static void location_code(int k, char *buf, size_t size)
+{
+	if (k == 1)
+		snprintf(buf, size, "main");
+	else
+		snprintf(buf, size, "bench-loc%d", k);
+}
+
+/* One of location k's providers: seed.sql puts bench-p<n> at location
+ * ((n - 1) mod L) + 1, so they are k, k + L, k + 2L, ... */
+static void location_provider(struct desk *d, int k, char *buf, size_t size)
+{
+	int64_t per_location = (d->cfg->providers - k) / d->cfg->locations;
+	int64_t n = k + d->cfg->locations * random_between(d, 0, per_location);
+
+	snprintf(buf, size, "bench-p%" PRId64, n);
+}
+
+static void do_waiting_room(struct desk *d)
+{
+	Frontdesk__V1__BoardRequest req = FRONTDESK__V1__BOARD_REQUEST__INIT;
+	char location[32];
+
+	random_location(d, location, sizeof location);
+	req.location = location;
+	timed_call(d, OP_WAITING_ROOM, &req.base, &frontdesk__v1__board_reply__descriptor, NULL);
+}
+
+/* Follows the visit in a reply (v, from reply), then frees the reply. A
+ * refusal (FAILED_PRECONDITION: say the room was taken) keeps the visit
+ * where it was for another try; any other failure forgets it. */
+static void follow_visit(struct desk *d, int code, ProtobufCMessage *reply,
+                         const Frontdesk__V1__Visit *v)
+{
+	if (code == FD_OK && v) {
+		d->visit = v->id;
+		if (strcmp(v->status, "checked_in") == 0)
+			d->visit_status = "checked_in";
+		else if (strcmp(v->status, "in_room") == 0)
+			d->visit_status = "in_room";
+		else if (strcmp(v->status, "with_provider") == 0)
+			d->visit_status = "with_provider";
+		else
+			d->visit = 0; /* checked out (or anything else): done */
+	} else if (code != FD_FAILED_PRECONDITION) {
+		d->visit = 0;
+	}
+	if (reply)
+		protobuf_c_message_free_unpacked(reply, NULL);
+}
+
+/* A walk-in: the bench patients have no forms or insurance, so readiness
+ * always finds gaps and the desk overrides them, as a desk would. */
+static void do_check_in(struct desk *d)
+{
+	Frontdesk__V1__CheckInRequest req = FRONTDESK__V1__CHECK_IN_REQUEST__INIT;
+	ProtobufCMessage *reply = NULL;
+	char location[32];
+
+	d->visit_location = (int)random_between(d, 1, d->cfg->locations);
+	location_code(d->visit_location, location, sizeof location);
+	req.walk_in_patient_id = random_patient(d);
+	req.location = location;
+	req.override_readiness = 1;
+	req.override_reason = "bench walk-in";
+	int code = timed_call(d, OP_CHECK_IN, &req.base, &frontdesk__v1__check_in_reply__descriptor,
+	                      &reply);
+	follow_visit(d, code, reply,
+	             reply ? ((Frontdesk__V1__CheckInReply *)(void *)reply)->visit : NULL);
+	if (code == FD_FAILED_PRECONDITION)
+		d->visit = 0; /* no visit was made */
+}
+
+static void do_assign_room(struct desk *d)
+{
+	Frontdesk__V1__AssignRoomRequest req = FRONTDESK__V1__ASSIGN_ROOM_REQUEST__INIT;
+	ProtobufCMessage *reply = NULL;
+	char room[48], provider[32];
+
+	/* A random room of the visit's location, with one of its providers:
+	 * a taken room is refused and the next try picks another, as at a
+	 * busy desk. */
+	snprintf(room, sizeof room, "bench-room-%d-%d", d->visit_location,
+	         (int)random_between(d, 1, 16));
+	location_provider(d, d->visit_location, provider, sizeof provider);
+	req.visit_id = d->visit;
+	req.room = room;
+	req.provider = provider;
+	int code = timed_call(d, OP_ASSIGN_ROOM, &req.base, &frontdesk__v1__visit_reply__descriptor,
+	                      &reply);
+	follow_visit(d, code, reply,
+	             reply ? ((Frontdesk__V1__VisitReply *)(void *)reply)->visit : NULL);
+}
+
+static void do_with_provider(struct desk *d)
+{
+	Frontdesk__V1__SetVisitStatusRequest req = FRONTDESK__V1__SET_VISIT_STATUS_REQUEST__INIT;
+	ProtobufCMessage *reply = NULL;
+
+	req.visit_id = d->visit;
+	req.status = "with_provider";
+	int code = timed_call(d, OP_WITH_PROVIDER, &req.base,
+	                      &frontdesk__v1__visit_reply__descriptor, &reply);
+	follow_visit(d, code, reply,
+	             reply ? ((Frontdesk__V1__VisitReply *)(void *)reply)->visit : NULL);
+	if (code == FD_FAILED_PRECONDITION)
+		d->visit_status = "with_provider"; /* try checking out instead */
+}
+
+static void do_check_out(struct desk *d)
+{
+	Frontdesk__V1__CheckOutRequest req = FRONTDESK__V1__CHECK_OUT_REQUEST__INIT;
+	ProtobufCMessage *reply = NULL;
+
+	req.visit_id = d->visit;
+	int code = timed_call(d, OP_CHECK_OUT, &req.base,
+	                      &frontdesk__v1__check_out_reply__descriptor, &reply);
+	follow_visit(d, code, reply,
+	             reply ? ((Frontdesk__V1__CheckOutReply *)(void *)reply)->visit : NULL);
+	d->visit = 0; /* out, or refused: start a new visit either way */
+}
+
+/* Walk-in -> a room -> with the provider -> checked out. */
+static void do_visit_step(struct desk *d)
+{
+	if (!d->visit)
+		do_check_in(d);
+	else if (strcmp(d->visit_status, "checked_in") == 0)
+		do_assign_room(d);
+	else if (strcmp(d->visit_status, "in_room") == 0)
+		do_with_provider(d);
+	else
+		do_check_out(d);
+}
+
 static void do_ping(struct desk *d)
 {
 	Frontdesk__V1__PingRequest req = FRONTDESK__V1__PING_REQUEST__INIT;
@@ -440,6 +591,21 @@ static void run_op(struct desk *d, enum op op)
 	case OP_ROUTE:
 		do_route(d);
 		break;
+	case OP_WAITING_ROOM:
+		do_waiting_room(d);
+		break;
+	case OP_CHECK_IN:
+		do_visit_step(d);
+		break;
+	case OP_ASSIGN_ROOM:
+		do_assign_room(d);
+		break;
+	case OP_WITH_PROVIDER:
+		do_with_provider(d);
+		break;
+	case OP_CHECK_OUT:
+		do_check_out(d);
+		break;
 	case OP_COUNT:
 		break;
 	}
@@ -458,6 +624,31 @@ static enum op draw_from_mix(struct desk *d)
 		pick -= ops[i].mix_weight;
 	}
 	return OP_WHOAMI;
+}
+
+/* At the end of a run: no visit is left holding a room (untimed). */
+static void close_visit_untimed(struct desk *d)
+{
+	ProtobufCMessage *reply = NULL;
+	fd_status st;
+	int code;
+
+	if (strcmp(d->visit_status, "checked_in") == 0) {
+		Frontdesk__V1__SetVisitStatusRequest req =
+		    FRONTDESK__V1__SET_VISIT_STATUS_REQUEST__INIT;
+		req.visit_id = d->visit;
+		req.status = "left_without_being_seen";
+		code = fd_client_call(d->client, ops[OP_WITH_PROVIDER].path, &req.base,
+		                      &frontdesk__v1__visit_reply__descriptor, &reply, 0, &st);
+	} else {
+		Frontdesk__V1__CheckOutRequest req = FRONTDESK__V1__CHECK_OUT_REQUEST__INIT;
+		req.visit_id = d->visit;
+		code = fd_client_call(d->client, ops[OP_CHECK_OUT].path, &req.base,
+		                      &frontdesk__v1__check_out_reply__descriptor, &reply, 0, &st);
+	}
+	if (code == FD_OK)
+		protobuf_c_message_free_unpacked(reply, NULL);
+	d->visit = 0;
 }
 
 static void *desk_main(void *arg)
@@ -492,6 +683,8 @@ static void *desk_main(void *arg)
 		                   &st) == FD_OK)
 			protobuf_c_message_free_unpacked(reply, NULL);
 	}
+	if (ready && d->visit)
+		close_visit_untimed(d);
 	return NULL;
 }
 
@@ -664,7 +857,8 @@ static void usage(void)
 	        "RPC: Health.Ping, Auth.Login, Auth.WhoAmI, Patients.FindPatients, "
 	        "Patients.GetPatient,\n"
 	        "     Intake.Readiness, Scheduling.ListAppointments, Scheduling.FindSlots,\n"
-	        "     Scheduling.Book, Phone.Route\n");
+	        "     Scheduling.Book, Phone.Route, Checkin.Board,\n"
+	        "     Checkin.CheckIn (the whole walk-in visit cycle)\n");
 	exit(64);
 }
 
@@ -707,7 +901,11 @@ static void parse_args(int argc, char **argv, struct config *cfg)
 		else if (strcmp(a, "--seconds") == 0)
 			cfg->seconds = atof(v);
 		else if (strcmp(a, "--only") == 0) {
-			if ((cfg->only = op_by_name(v)) < 0)
+			/* Steps that need an earlier one are mix only. */
+			cfg->only = op_by_name(v);
+			if (cfg->only < 0 || cfg->only == OP_RESCHEDULE || cfg->only == OP_CANCEL ||
+			    cfg->only == OP_ASSIGN_ROOM || cfg->only == OP_WITH_PROVIDER ||
+			    cfg->only == OP_CHECK_OUT)
 				usage();
 		} else if (strcmp(a, "--patients") == 0) {
 			if (sscanf(v, "%" SCNd64 ":%" SCNd64, &cfg->patient_lo, &cfg->patient_hi) !=

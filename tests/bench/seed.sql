@@ -17,7 +17,7 @@ BEGIN;
 
 INSERT INTO locations (code, name, time_zone)
 SELECT 'bench-loc' || g, 'Bench clinic ' || g,
-       (ARRAY['America/New_York', 'America/Chicago', 'America/Denver'])[1 + g % 3]
+       (ARRAY['America/Chicago', 'America/Denver'])[1 + g % 2]
   FROM generate_series(2, :locations) g
 ON CONFLICT (code) DO NOTHING;
 
@@ -56,10 +56,12 @@ SELECT pl.provider_id, pl.location_id, d, time '08:00', time '18:00',
        generate_series(1, 7) d
  WHERE p.code LIKE 'bench-p%';
 
--- Exam rooms enough for every provider at each bench location.
+-- Sixteen exam rooms at each location, bench-room-<k>-<r> for the k-th
+-- location (1 = main): the load generator puts checked-in patients there.
 INSERT INTO resources (location_id, code, name, kind)
-SELECT l.id, 'bench-exam-' || l.id || '-' || r, 'Exam ' || r, 'exam_room'
-  FROM locations l, generate_series(1, 16) r
+SELECT l.id, 'bench-room-' || l.k || '-' || r, 'Exam ' || r, 'exam_room'
+  FROM (SELECT id, row_number() OVER (ORDER BY id) AS k FROM locations) l,
+       generate_series(1, 16) r
 ON CONFLICT (code) DO NOTHING;
 
 COMMIT;

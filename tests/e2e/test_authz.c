@@ -20,9 +20,8 @@ static const struct {
 	unsigned role;
 	const char *user;
 } role_users[] = {
-	{ ROLE_ADMIN, "admin" },     { ROLE_FRONT_DESK, "reception1" },
-	{ ROLE_BILLING, "billing1" }, { ROLE_NURSE, "nurse1" },
-	{ ROLE_PROVIDER, "drsmith" },
+    {ROLE_ADMIN, "admin"},  {ROLE_FRONT_DESK, "reception1"}, {ROLE_BILLING, "billing1"},
+    {ROLE_NURSE, "nurse1"}, {ROLE_PROVIDER, "drsmith"},
 };
 #define N_ROLES (sizeof role_users / sizeof role_users[0])
 
@@ -66,12 +65,12 @@ static int call_empty(fd_client *c, const struct fd_method *m, fd_status *st)
 
 /* Records a failure naming the method and carries on, so one run lists
  * every method that is wrong, not just the first. */
-static void expect(const struct fd_method *m, const char *how, int got,
-		   const fd_status *st, int want)
+static void expect(const struct fd_method *m, const char *how, int got, const fd_status *st,
+                   int want)
 {
 	if (got != want)
 		th_fail(__FILE__, __LINE__, "%s %s: got %s (%s), want %s", m->path, how,
-			fd_code_name(got), st->message, fd_code_name(want));
+		        fd_code_name(got), st->message, fd_code_name(want));
 }
 
 static void every_non_public_method_names_the_roles_that_may_call_it(void)
@@ -122,12 +121,13 @@ static void every_non_public_method_refuses_an_expired_token(void)
 	fd_client *c = tp_client(&srv);
 	CHECK_INT(tp_login(c, "reception2", "front-2"), FD_OK);
 	CHECK_INT(call_whoami(c, &st), FD_OK); /* the token works until it expires */
-	CHECK_INT(tp_db_exec(db, "UPDATE sessions SET created_at = now() - interval '2 hours',"
-				 " last_seen_at = now() - interval '2 hours',"
-				 " expires_at = now() - interval '1 hour'"
-				 " WHERE staff_id = (SELECT id FROM staff WHERE username = 'reception2')"
-				 "   AND ended_at IS NULL"),
-		  0);
+	CHECK_INT(
+	    tp_db_exec(db, "UPDATE sessions SET created_at = now() - interval '2 hours',"
+	                   " last_seen_at = now() - interval '2 hours',"
+	                   " expires_at = now() - interval '1 hour'"
+	                   " WHERE staff_id = (SELECT id FROM staff WHERE username = 'reception2')"
+	                   "   AND ended_at IS NULL"),
+	    0);
 	for (size_t i = 0; i < n; i++) {
 		if (all[i].flags & M_PUBLIC)
 			continue;
@@ -185,7 +185,7 @@ static void the_server_exits_cleanly(void)
 }
 
 TH_MAIN(TH_CASE(every_non_public_method_names_the_roles_that_may_call_it),
-	TH_CASE(every_non_public_method_refuses_a_call_without_a_token),
-	TH_CASE(every_non_public_method_refuses_an_expired_token),
-	TH_CASE(every_method_refuses_a_role_it_does_not_list),
-	TH_CASE(public_methods_answer_without_a_token), TH_CASE(the_server_exits_cleanly))
+        TH_CASE(every_non_public_method_refuses_a_call_without_a_token),
+        TH_CASE(every_non_public_method_refuses_an_expired_token),
+        TH_CASE(every_method_refuses_a_role_it_does_not_list),
+        TH_CASE(public_methods_answer_without_a_token), TH_CASE(the_server_exits_cleanly))

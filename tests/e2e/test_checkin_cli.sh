@@ -59,14 +59,15 @@ server_pid=$!
 for _ in $(seq 100); do "$desk" ping >/dev/null 2>&1 && break; sleep 0.1; done
 
 # A patient with no forms and no insurance (so readiness has gaps), whose
-# name carries a terminal escape, booked at 'main' a few minutes from now.
+# name carries a terminal escape, booked at 'main' starting now (so it is
+# today in the clinic's zone whatever the time of day).
 patient=$(sql "INSERT INTO patients (family_name, given_name, date_of_birth)
                VALUES (E'Evil\\x1b[2J', 'Cli', '1970-05-05') RETURNING id")
 appt=$(sql "SELECT set_config('frontdesk.reason', 'test', false);
             INSERT INTO appointments (patient_id, provider_id, location_id, type_id, starts_at, ends_at,
               blocked_from, blocked_until, overbooked, overbook_reason)
-            SELECT $patient, p.id, l.id, t.id, now() + interval '5 min', now() + interval '25 min',
-              now() + interval '5 min', now() + interval '25 min', true, 'cli test'
+            SELECT $patient, p.id, l.id, t.id, now(), now() + interval '20 min',
+              now(), now() + interval '20 min', true, 'cli test'
               FROM providers p, locations l, appointment_types t
              WHERE p.code = 'lee' AND l.code = 'main' AND t.code = 'checkup' RETURNING id" | tail -1)
 walkin=$(sql "INSERT INTO patients (family_name, given_name, date_of_birth)

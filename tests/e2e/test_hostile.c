@@ -22,8 +22,7 @@ static char db[64];
 static fd_client *admin, *reception;
 static long long tables_before;
 
-static const char count_tables[] =
-	"SELECT count(*) FROM pg_tables WHERE schemaname = 'public'";
+static const char count_tables[] = "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'";
 
 static bool up(void)
 {
@@ -52,7 +51,7 @@ typedef struct answer {
 
 static answer send_bytes(fd_client *c, const void *bytes, size_t len)
 {
-	answer a = { .code = -1 };
+	answer a = {.code = -1};
 	Frontdesk__V1__Reply *r = NULL;
 	fd_status st;
 	int rc = fd_client_call_raw(c, bytes, len, &r, 0, &st);
@@ -63,7 +62,7 @@ static answer send_bytes(fd_client *c, const void *bytes, size_t len)
 	} else {
 		a.code = (int)r->status->code;
 		snprintf(a.message, sizeof a.message, "%s",
-			 r->status->message ? r->status->message : "");
+		         r->status->message ? r->status->message : "");
 		a.payload_len = r->payload.len;
 	}
 	if (r)
@@ -72,8 +71,8 @@ static answer send_bytes(fd_client *c, const void *bytes, size_t len)
 }
 
 /* An envelope around raw payload bytes, with c's session. */
-static answer send_payload(fd_client *c, const char *method, uint32_t api,
-			   const void *payload, size_t len)
+static answer send_payload(fd_client *c, const char *method, uint32_t api, const void *payload,
+                           size_t len)
 {
 	Frontdesk__V1__RequestHeader h = FRONTDESK__V1__REQUEST_HEADER__INIT;
 	Frontdesk__V1__Request req = FRONTDESK__V1__REQUEST__INIT;
@@ -91,7 +90,7 @@ static answer send_payload(fd_client *c, const char *method, uint32_t api,
 	size_t n = frontdesk__v1__request__get_packed_size(&req);
 	uint8_t *buf = malloc(n);
 	if (!buf)
-		return (answer){ .code = -1, .message = "out of memory" };
+		return (answer){.code = -1, .message = "out of memory"};
 	frontdesk__v1__request__pack(&req, buf);
 	answer a = send_bytes(c, buf, n);
 	free(buf);
@@ -104,13 +103,13 @@ static bool refused(const answer *a, int want, const char *what)
 {
 	if (a->code != want || !*a->message || a->payload_len != 0) {
 		th_fail(__FILE__, __LINE__, "%s: got %s \"%s\", want %s", what,
-			fd_code_name(a->code), a->message, fd_code_name(want));
+		        fd_code_name(a->code), a->message, fd_code_name(want));
 		return false;
 	}
 	for (const char *p = a->message; *p; p++)
 		if ((unsigned char)*p < 0x20 || *p == 0x7f) {
 			th_fail(__FILE__, __LINE__, "%s: the message echoes a control character",
-				what);
+			        what);
 			return false;
 		}
 	return true;
@@ -126,7 +125,7 @@ static bool still_serving(void)
 static char *db_text(const char *sql, const char *param)
 {
 	PGconn *conn = tp_db_connect(db);
-	const char *params[1] = { param };
+	const char *params[1] = {param};
 	PGresult *r = PQexecParams(conn, sql, 1, NULL, params, NULL, NULL, 0);
 	char *out = NULL;
 
@@ -159,12 +158,12 @@ static void malformed_envelopes_get_one_clear_reply_each(void)
 		size_t len;
 		int want;
 	} cases[] = {
-		{ "an empty message", BYTES(""), FD_INVALID_ARGUMENT },
-		{ "a truncated varint", BYTES("\x0a\xff\xff\xff"), FD_INVALID_ARGUMENT },
-		{ "a length past the end", BYTES("\x0a\x40\x0a\x10"), FD_INVALID_ARGUMENT },
-		{ "a varint of eleven bytes",
-		  BYTES("\x08\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01"), FD_INVALID_ARGUMENT },
-		{ "plain text", BYTES("DROP TABLE staff;"), FD_INVALID_ARGUMENT },
+	    {"an empty message", BYTES(""), FD_INVALID_ARGUMENT},
+	    {"a truncated varint", BYTES("\x0a\xff\xff\xff"), FD_INVALID_ARGUMENT},
+	    {"a length past the end", BYTES("\x0a\x40\x0a\x10"), FD_INVALID_ARGUMENT},
+	    {"a varint of eleven bytes", BYTES("\x08\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01"),
+	     FD_INVALID_ARGUMENT},
+	    {"plain text", BYTES("DROP TABLE staff;"), FD_INVALID_ARGUMENT},
 	};
 
 	CHECK(up());
@@ -190,14 +189,15 @@ static void malformed_payloads_are_refused_and_write_nothing(void)
 		const char *bytes;
 		size_t len;
 	} cases[] = {
-		/* code = "hostile-bad", then something broken */
-		{ "a truncated varint", BYTES("\x0a\x0bhostile-bad\x12\xff\xff") },
-		{ "a length past the end", BYTES("\x0a\x0bhostile-bad\x12\x7f" "abc") },
-		{ "a truncated fixed64", BYTES("\x0a\x0bhostile-bad\x19\x01\x02") },
-		{ "invalid UTF-8", BYTES("\x0a\x0bhostile-bad\x12\x03\xff\xfe\xfd") },
-		{ "an overlong UTF-8 slash", BYTES("\x0a\x0bhostile-bad\x12\x02\xc0\xaf") },
-		{ "a UTF-16 surrogate", BYTES("\x0a\x0bhostile-bad\x12\x03\xed\xa0\x80") },
-		{ "a group that never ends", BYTES("\x0a\x0bhostile-bad\x1b\x1b\x1b") },
+	    /* code = "hostile-bad", then something broken */
+	    {"a truncated varint", BYTES("\x0a\x0bhostile-bad\x12\xff\xff")},
+	    {"a length past the end", BYTES("\x0a\x0bhostile-bad\x12\x7f"
+	                                    "abc")},
+	    {"a truncated fixed64", BYTES("\x0a\x0bhostile-bad\x19\x01\x02")},
+	    {"invalid UTF-8", BYTES("\x0a\x0bhostile-bad\x12\x03\xff\xfe\xfd")},
+	    {"an overlong UTF-8 slash", BYTES("\x0a\x0bhostile-bad\x12\x02\xc0\xaf")},
+	    {"a UTF-16 surrogate", BYTES("\x0a\x0bhostile-bad\x12\x03\xed\xa0\x80")},
+	    {"a group that never ends", BYTES("\x0a\x0bhostile-bad\x1b\x1b\x1b")},
 	};
 
 	CHECK(up());
@@ -266,8 +266,8 @@ static void unknown_fields_are_ignored(void)
 	CHECK(up());
 	size_t n = pack_create_desk(buf, "hostile-unknown", "Unknown fields desk");
 	/* field 99 varint, field 100 bytes, field 2047 fixed32 */
-	static const uint8_t extra[] = { 0x98, 0x06, 0x2a, 0xa2, 0x06, 0x03, 'x', 'y', 'z',
-					 0xfd, 0x7f, 1, 2, 3, 4 };
+	static const uint8_t extra[] = {0x98, 0x06, 0x2a, 0xa2, 0x06, 0x03, 'x', 'y',
+	                                'z',  0xfd, 0x7f, 1,    2,    3,    4};
 	memcpy(buf + n, extra, sizeof extra);
 	answer a = send_payload(admin, create_desk, 1, buf, n + sizeof extra);
 	CHECK_MSG(a.code == FD_OK, "%s: %s", fd_code_name(a.code), a.message);
@@ -297,7 +297,8 @@ static void a_huge_repeated_field_gets_a_clear_reply(void)
 	free(buf);
 	free(roles);
 	CHECK(refused(&a, FD_INVALID_ARGUMENT, "120000 roles"));
-	CHECK_INT(tp_db_scalar(db, "SELECT count(*) FROM staff WHERE username = 'hostile-roles'"), 0);
+	CHECK_INT(tp_db_scalar(db, "SELECT count(*) FROM staff WHERE username = 'hostile-roles'"),
+	          0);
 	CHECK(still_serving());
 }
 
@@ -350,13 +351,13 @@ static void a_megabyte_of_text_is_refused_cleanly(void)
 	f.address = text;
 	reg.fields = &f;
 	rc = fd_client_call(reception, "/frontdesk.v1.Patients/RegisterPatient", &reg.base,
-			    &frontdesk__v1__register_patient_reply__descriptor, &rep, 0, &st);
+	                    &frontdesk__v1__register_patient_reply__descriptor, &rep, 0, &st);
 	free(text);
 	CHECK_MSG(rc == FD_INVALID_ARGUMENT, "address: %s %s", fd_code_name(rc), st.message);
 	CHECK(strlen(st.message) < 200);
 	CHECK_INT(tp_db_scalar(db, "SELECT count(*) FROM desks WHERE code = 'hostile-mega'"), 0);
 	CHECK_INT(tp_db_scalar(db, "SELECT count(*) FROM patients WHERE family_name = 'Megabyte'"),
-		  0);
+	          0);
 	CHECK(still_serving());
 }
 
@@ -364,7 +365,7 @@ static void sql_metacharacters_are_stored_as_plain_text(void)
 {
 	static const char desk_name[] = "Desk'); DROP TABLE desks; --";
 	static const char staff_name[] = "Robert\"); DELETE FROM staff; SELECT ('$1 \\ %";
-	const char *roles[] = { "nurse" };
+	const char *roles[] = {"nurse"};
 	Frontdesk__V1__CreateStaffRequest req = FRONTDESK__V1__CREATE_STAFF_REQUEST__INIT;
 	ProtobufCMessage *rep = NULL;
 	fd_status st;
@@ -409,7 +410,7 @@ static void nul_bytes_in_text_are_refused_not_truncated(void)
 	 * wire, PostgreSQL text cannot hold it, and cutting it short would
 	 * store something the desk never sent. */
 	static const uint8_t payload[] = "\x0a\x0bhostile-nul\x12\x0a"
-					 "Front\0desk";
+	                                 "Front\0desk";
 	memcpy(buf, payload, sizeof payload - 1);
 
 	CHECK(up());
@@ -418,11 +419,12 @@ static void nul_bytes_in_text_are_refused_not_truncated(void)
 	CHECK_INT(tp_db_scalar(db, "SELECT count(*) FROM desks WHERE code = 'hostile-nul'"), 0);
 	/* A NUL inside a nested message's text too (RegisterPatient.fields). */
 	static const uint8_t nested[] = "\x0a\x1a"
-					"\x0a\x05Nul\0x" /* family_name */
-					"\x12\x05Given"
-					"\x22\x0a" "1980-01-02";
+	                                "\x0a\x05Nul\0x" /* family_name */
+	                                "\x12\x05Given"
+	                                "\x22\x0a"
+	                                "1980-01-02";
 	a = send_payload(reception, "/frontdesk.v1.Patients/RegisterPatient", 1, nested,
-			 sizeof nested - 1);
+	                 sizeof nested - 1);
 	CHECK(refused(&a, FD_INVALID_ARGUMENT, "a NUL inside a nested family name"));
 	CHECK_INT(tp_db_scalar(db, "SELECT count(*) FROM patients WHERE family_name = 'Nul'"), 0);
 }
@@ -430,10 +432,10 @@ static void nul_bytes_in_text_are_refused_not_truncated(void)
 static void terminal_escapes_in_names_are_refused(void)
 {
 	static const char *const names[] = {
-		"Desk \x1b[2J\x1b[H",          /* clear screen */
-		"Desk \x1b]0;owned\x07",        /* set window title */
-		"Desk\rOverwritten",            /* carriage return */
-		"Desk \x7f",                    /* DEL */
+	    "Desk \x1b[2J\x1b[H",    /* clear screen */
+	    "Desk \x1b]0;owned\x07", /* set window title */
+	    "Desk\rOverwritten",     /* carriage return */
+	    "Desk \x7f",             /* DEL */
 	};
 	fd_status st;
 	ProtobufCMessage *rep = NULL;
@@ -455,9 +457,12 @@ static void bidi_overrides_and_free_text_controls_are_stored_exactly(void)
 	/* U+202E RIGHT-TO-LEFT OVERRIDE, U+2066 LEFT-TO-RIGHT ISOLATE and
 	 * U+009B (the 8-bit CSI) are not C0 controls: names keep them exactly
 	 * and every printer escapes them. */
-	static const char display[] = "Dr \xe2\x80\xae" "htims\xe2\x80\xac \xe2\x81\xa6x\xe2\x81\xa9 \xc2\x9b" "31m";
-	static const char address[] = "1 Main St'); DROP TABLE patients; --\n\x1b[31mRed\x1b[0m \xe2\x80\xae";
-	const char *roles[] = { "billing" };
+	static const char display[] = "Dr \xe2\x80\xae"
+	                              "htims\xe2\x80\xac \xe2\x81\xa6x\xe2\x81\xa9 \xc2\x9b"
+	                              "31m";
+	static const char address[] =
+	    "1 Main St'); DROP TABLE patients; --\n\x1b[31mRed\x1b[0m \xe2\x80\xae";
+	const char *roles[] = {"billing"};
 	Frontdesk__V1__CreateStaffRequest req = FRONTDESK__V1__CREATE_STAFF_REQUEST__INIT;
 	ProtobufCMessage *rep = NULL;
 	fd_status st;
@@ -485,7 +490,7 @@ static void bidi_overrides_and_free_text_controls_are_stored_exactly(void)
 	f.emergency_contact = (char *)display;
 	reg.fields = &f;
 	int rc = fd_client_call(reception, "/frontdesk.v1.Patients/RegisterPatient", &reg.base,
-				&frontdesk__v1__register_patient_reply__descriptor, &rep, 0, &st);
+	                        &frontdesk__v1__register_patient_reply__descriptor, &rep, 0, &st);
 	CHECK_MSG(rc == FD_OK, "%s %s", fd_code_name(rc), st.message);
 	protobuf_c_message_free_unpacked(rep, NULL);
 	got = db_text("SELECT address FROM patients WHERE given_name = $1", "Freetext");
@@ -496,14 +501,15 @@ static void bidi_overrides_and_free_text_controls_are_stored_exactly(void)
 	/* The identity fields refuse control characters outright. */
 	f.given_name = "Free\x1b[2Jtext";
 	rc = fd_client_call(reception, "/frontdesk.v1.Patients/RegisterPatient", &reg.base,
-			    &frontdesk__v1__register_patient_reply__descriptor, &rep, 0, &st);
+	                    &frontdesk__v1__register_patient_reply__descriptor, &rep, 0, &st);
 	CHECK_INT(rc, FD_INVALID_ARGUMENT);
 }
 
 /* Takes a phone message for nurse1; returns the status code. */
 static int take_message(const char *caller, const char *reason, fd_status *st)
 {
-	Frontdesk__V1__PhoneTakeMessageRequest req = FRONTDESK__V1__PHONE_TAKE_MESSAGE_REQUEST__INIT;
+	Frontdesk__V1__PhoneTakeMessageRequest req =
+	    FRONTDESK__V1__PHONE_TAKE_MESSAGE_REQUEST__INIT;
 	ProtobufCMessage *rep = NULL;
 
 	req.for_username = "nurse1";
@@ -511,7 +517,7 @@ static int take_message(const char *caller, const char *reason, fd_status *st)
 	req.callback_number = "+15555550123";
 	req.reason = (char *)reason;
 	int rc = fd_client_call(reception, "/frontdesk.v1.Phone/TakeMessage", &req.base,
-				&frontdesk__v1__phone_take_message_reply__descriptor, &rep, 0, st);
+	                        &frontdesk__v1__phone_take_message_reply__descriptor, &rep, 0, st);
 	if (rep)
 		protobuf_c_message_free_unpacked(rep, NULL);
 	return rc;
@@ -519,7 +525,8 @@ static int take_message(const char *caller, const char *reason, fd_status *st)
 
 static void phone_message_text_is_stored_exactly_or_refused(void)
 {
-	static const char caller[] = "O'Brien \xe2\x80\xae" "gnorw";
+	static const char caller[] = "O'Brien \xe2\x80\xae"
+	                             "gnorw";
 	static const char reason[] = "Refill?'); DELETE FROM phone_messages; -- 100% \\ $1";
 	fd_status st;
 
@@ -531,9 +538,11 @@ static void phone_message_text_is_stored_exactly_or_refused(void)
 	free(got);
 	CHECK(same);
 	/* Control characters in the reason are refused, not stored. */
-	CHECK_INT(take_message("Escape", "Call back \x1b[2J\x1b]0;x\x07", &st), FD_INVALID_ARGUMENT);
-	CHECK_INT(tp_db_scalar(db, "SELECT count(*) FROM phone_messages WHERE caller_name = 'Escape'"),
-		  0);
+	CHECK_INT(take_message("Escape", "Call back \x1b[2J\x1b]0;x\x07", &st),
+	          FD_INVALID_ARGUMENT);
+	CHECK_INT(
+	    tp_db_scalar(db, "SELECT count(*) FROM phone_messages WHERE caller_name = 'Escape'"),
+	    0);
 }
 
 static void the_database_keeps_its_tables_and_rows(void)
@@ -556,14 +565,14 @@ static void the_server_exits_cleanly(void)
 }
 
 TH_MAIN(TH_CASE(malformed_envelopes_get_one_clear_reply_each),
-	TH_CASE(malformed_payloads_are_refused_and_write_nothing),
-	TH_CASE(deeply_nested_input_gets_a_clear_reply), TH_CASE(unknown_fields_are_ignored),
-	TH_CASE(a_huge_repeated_field_gets_a_clear_reply),
-	TH_CASE(a_request_over_the_size_limit_is_refused_with_a_reply),
-	TH_CASE(a_megabyte_of_text_is_refused_cleanly),
-	TH_CASE(sql_metacharacters_are_stored_as_plain_text),
-	TH_CASE(nul_bytes_in_text_are_refused_not_truncated),
-	TH_CASE(terminal_escapes_in_names_are_refused),
-	TH_CASE(bidi_overrides_and_free_text_controls_are_stored_exactly),
-	TH_CASE(phone_message_text_is_stored_exactly_or_refused),
-	TH_CASE(the_database_keeps_its_tables_and_rows), TH_CASE(the_server_exits_cleanly))
+        TH_CASE(malformed_payloads_are_refused_and_write_nothing),
+        TH_CASE(deeply_nested_input_gets_a_clear_reply), TH_CASE(unknown_fields_are_ignored),
+        TH_CASE(a_huge_repeated_field_gets_a_clear_reply),
+        TH_CASE(a_request_over_the_size_limit_is_refused_with_a_reply),
+        TH_CASE(a_megabyte_of_text_is_refused_cleanly),
+        TH_CASE(sql_metacharacters_are_stored_as_plain_text),
+        TH_CASE(nul_bytes_in_text_are_refused_not_truncated),
+        TH_CASE(terminal_escapes_in_names_are_refused),
+        TH_CASE(bidi_overrides_and_free_text_controls_are_stored_exactly),
+        TH_CASE(phone_message_text_is_stored_exactly_or_refused),
+        TH_CASE(the_database_keeps_its_tables_and_rows), TH_CASE(the_server_exits_cleanly))

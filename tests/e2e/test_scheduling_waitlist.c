@@ -12,6 +12,7 @@
  * America/New_York, on weeks at least two weeks ahead.
  */
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -412,6 +413,63 @@ static void a_removed_entry_passes_its_offer_on(void)
 	CHECK_STR(offer, when);
 }
 
+/* Two desks accepting the same offer at the same moment. */
+struct racing_accept {
+	pthread_t thread;
+	fd_client *client;
+	int64_t entry, appointment;
+	int code;
+};
+
+static void *accept_thread(void *arg)
+{
+	struct racing_accept *a = arg;
+	Frontdesk__V1__AcceptOfferRequest req = FRONTDESK__V1__ACCEPT_OFFER_REQUEST__INIT;
+	ProtobufCMessage *rep = NULL;
+	fd_status st;
+
+	req.entry_id = a->entry;
+	a->code = tp_call(a->client, SCHED_SVC, "AcceptOffer", &req.base, &rep, &st);
+	if (a->code == FD_OK)
+		a->appointment = ((Frontdesk__V1__AcceptOfferReply *)rep)->appointment->id;
+	if (rep)
+		protobuf_c_message_free_unpacked(rep, NULL);
+	return NULL;
+}
+
+static void two_desks_accepting_at_once_book_once(void)
+{
+	struct racing_accept desks[2] = { 0 };
+	int64_t appt, eb;
+	char when[32], sql[200];
+	fd_status st;
+
+	CHECK(up());
+	int64_t a = new_patient(), b = new_patient();
+	CHECK(bookable("wl-g", "wl-g"));
+	at(when, sizeof when, 7, "10:30");
+	CHECK_MSG(book(a, "wl-g", "wl-g", when, &appt, &st) == FD_OK, "%s", st.message);
+	CHECK_MSG(wait_add(b, "wl-g", 0, NULL, 0, &eb, &st) == FD_OK, "%s", st.message);
+	CHECK_MSG(cancel(appt, &st) == FD_OK, "%s", st.message);
+	for (int i = 0; i < 2; i++) {
+		desks[i].client = login_as(i ? "reception2" : "reception1");
+		desks[i].entry = eb;
+		CHECK(desks[i].client);
+	}
+	for (int i = 0; i < 2; i++)
+		pthread_create(&desks[i].thread, NULL, accept_thread, &desks[i]);
+	for (int i = 0; i < 2; i++) {
+		pthread_join(desks[i].thread, NULL);
+		fd_client_close(desks[i].client);
+	}
+	CHECK_INT(desks[0].code, FD_OK);
+	CHECK_INT(desks[1].code, FD_OK);
+	CHECK_INT(desks[0].appointment, desks[1].appointment);
+	snprintf(sql, sizeof sql,
+		 "SELECT count(*) FROM appointments WHERE patient_id = %lld", (long long)b);
+	CHECK_INT(tp_db_scalar(db, sql), 1);
+}
+
 static void a_rescheduled_appointments_old_slot_goes_to_the_waitlist(void)
 {
 	Frontdesk__V1__RescheduleRequest req = FRONTDESK__V1__RESCHEDULE_REQUEST__INIT;
@@ -590,6 +648,7 @@ static void the_server_exits_cleanly(void)
 TH_MAIN(TH_CASE(cancel_frees_the_slot_and_offers_it_to_the_waitlist),
 	TH_CASE(a_held_slot_is_neither_found_nor_bookable_by_others),
 	TH_CASE(accepting_an_offer_books_it_exactly_once),
+	TH_CASE(two_desks_accepting_at_once_book_once),
 	TH_CASE(an_expired_offer_moves_on_and_a_declined_one_too),
 	TH_CASE(a_removed_entry_passes_its_offer_on),
 	TH_CASE(a_rescheduled_appointments_old_slot_goes_to_the_waitlist),

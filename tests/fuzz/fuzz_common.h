@@ -20,7 +20,7 @@ static inline void fuzz_setup_server_tables(void)
 	char err[128];
 	int argc;
 	char **rest;
-	char *argv[] = { "fuzz", NULL };
+	char *argv[] = {"fuzz", NULL};
 
 	if (config_load(1, argv, &argc, &rest, err, sizeof err) != 0) {
 		fprintf(stderr, "fuzz: config_load failed: %s\n", err);

@@ -45,8 +45,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fprintf(stderr, "fuzz_envelope: the gate gave no immediate reply\n");
 		abort();
 	}
-	Frontdesk__V1__Reply *r = frontdesk__v1__reply__unpack(
-		NULL, nng_msg_len(call.reply), nng_msg_body(call.reply));
+	Frontdesk__V1__Reply *r =
+	    frontdesk__v1__reply__unpack(NULL, nng_msg_len(call.reply), nng_msg_body(call.reply));
 	if (!r || !r->status) {
 		fprintf(stderr, "fuzz_envelope: the reply is not a Reply with a status\n");
 		abort();
@@ -54,8 +54,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* An error reply never carries a payload, and always says why. */
 	if (r->status->code != FD_OK &&
 	    (r->payload.len != 0 || !r->status->message || !*r->status->message)) {
-		fprintf(stderr, "fuzz_envelope: error reply %d without a message or with a payload\n",
-			(int)r->status->code);
+		fprintf(stderr,
+		        "fuzz_envelope: error reply %d without a message or with a payload\n",
+		        (int)r->status->code);
 		abort();
 	}
 	frontdesk__v1__reply__free_unpacked(r, NULL);

@@ -50,8 +50,7 @@ static const struct fd_method *pick_method(const uint8_t **data, size_t *size)
 	if (nl) {
 		size_t n = (size_t)(nl - *data);
 		for (size_t i = 0; i < n_methods; i++)
-			if (strlen(table[i].path) == n &&
-			    memcmp(table[i].path, *data, n) == 0) {
+			if (strlen(table[i].path) == n && memcmp(table[i].path, *data, n) == 0) {
 				*size -= n + 1;
 				*data = nl + 1;
 				return &table[i];
@@ -123,7 +122,7 @@ static void repack_must_decode(ProtobufCMessage *in)
 	ProtobufCMessage *again = protobuf_c_message_unpack(in->descriptor, NULL, len, buf);
 	if (!again || gate_verdict(again, buf, len) != ACCEPTED) {
 		fprintf(stderr, "fuzz_payload: an accepted %s does not survive pack/unpack\n",
-			in->descriptor->name);
+		        in->descriptor->name);
 		abort();
 	}
 	protobuf_c_message_free_unpacked(again, NULL);
@@ -133,20 +132,21 @@ static void repack_must_decode(ProtobufCMessage *in)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const struct fd_method *m = pick_method(&data, &size);
-	ProtobufCMessage *in = protobuf_c_message_unpack(
-		m->input, fd_arena_allocator(&arena), size, data);
+	ProtobufCMessage *in =
+	    protobuf_c_message_unpack(m->input, fd_arena_allocator(&arena), size, data);
 	ProtobufCMessage *heap = protobuf_c_message_unpack(m->input, NULL, size, data);
 
 	if (!in != !heap) {
 		fprintf(stderr, "fuzz_payload: %s: the arena and heap decoders disagree\n",
-			m->path);
+		        m->path);
 		abort();
 	}
 	if (in) {
 		enum verdict verdict = gate_verdict(in, data, size);
 		if (verdict != gate_verdict(heap, data, size)) {
-			fprintf(stderr, "fuzz_payload: %s: verdicts differ between arena and heap copies\n",
-				m->path);
+			fprintf(stderr,
+			        "fuzz_payload: %s: verdicts differ between arena and heap copies\n",
+			        m->path);
 			abort();
 		}
 		protobuf_c_message_free_unpacked(heap, NULL);

@@ -132,8 +132,8 @@ static ProtobufCMessage *filled(const ProtobufCMessageDescriptor *d, int depth)
 	return m;
 }
 
-static void write_file(const char *dir, const char *name, const uint8_t *head,
-		       size_t head_len, const uint8_t *body, size_t body_len)
+static void write_file(const char *dir, const char *name, const uint8_t *head, size_t head_len,
+                       const uint8_t *body, size_t body_len)
 {
 	char path[512];
 	FILE *f;
@@ -158,12 +158,12 @@ static void file_name(char *out, size_t n, const char *path, const char *suffix)
 			*p = '.';
 }
 
-static void write_envelope(const char *dir, const char *name, const char *method,
-			   uint32_t api, size_t id_len, const ProtobufCMessage *payload)
+static void write_envelope(const char *dir, const char *name, const char *method, uint32_t api,
+                           size_t id_len, const ProtobufCMessage *payload)
 {
 	Frontdesk__V1__RequestHeader h = FRONTDESK__V1__REQUEST_HEADER__INIT;
 	Frontdesk__V1__Request req = FRONTDESK__V1__REQUEST__INIT;
-	uint8_t id[32] = { 0x5e, 0xed };
+	uint8_t id[32] = {0x5e, 0xed};
 	size_t n = 0;
 
 	h.request_id.data = id;
@@ -194,15 +194,14 @@ int main(int argc, char **argv)
 	char payload_dir[400], envelope_dir[400], name[200], err[128];
 	int cargc;
 	char **rest;
-	char *cargv[] = { "seed_corpus", NULL };
+	char *cargv[] = {"seed_corpus", NULL};
 	size_t n_methods;
 
 	if (argc != 2) {
 		fprintf(stderr, "usage: seed_corpus OUT_DIR\n");
 		return 2;
 	}
-	if (config_load(1, cargv, &cargc, &rest, err, sizeof err) != 0 ||
-	    methods_init() != 0) {
+	if (config_load(1, cargv, &cargc, &rest, err, sizeof err) != 0 || methods_init() != 0) {
 		fprintf(stderr, "seed_corpus: cannot build the method table\n");
 		return 1;
 	}
@@ -226,8 +225,8 @@ int main(int argc, char **argv)
 		write_file(payload_dir, name, (uint8_t *)head, (size_t)hl, NULL, 0);
 		file_name(name, sizeof name, m->path, "filled");
 		write_file(payload_dir, name, (uint8_t *)head, (size_t)hl, bytes, n);
-		write_envelope(envelope_dir, name, m->path, FD_API_VERSION,
-			       FD_REQUEST_ID_LEN, full);
+		write_envelope(envelope_dir, name, m->path, FD_API_VERSION, FD_REQUEST_ID_LEN,
+		               full);
 		fd_arena_reset(&arena);
 	}
 	/* Envelopes the gate must refuse, one reason each. */
@@ -236,22 +235,22 @@ int main(int argc, char **argv)
 	write_envelope(envelope_dir, "refuse-api-999", ping, 999, FD_REQUEST_ID_LEN, NULL);
 	write_envelope(envelope_dir, "refuse-short-id", ping, FD_API_VERSION, 3, NULL);
 	write_envelope(envelope_dir, "refuse-no-method", "/frontdesk.v1.Health/Pong",
-		       FD_API_VERSION, FD_REQUEST_ID_LEN, NULL);
+	               FD_API_VERSION, FD_REQUEST_ID_LEN, NULL);
 	write_file(envelope_dir, "refuse-empty", NULL, 0, NULL, 0);
 	/* Inputs that once found bugs, kept as regressions: an inline call
 	 * with no payload at all (the NUL scan did arithmetic on NULL), and a
 	 * field number 0 spelled 80 00 (protobuf-c keeps it as an unknown
 	 * field it cannot write back). */
 	write_envelope(envelope_dir, "regress-ping-no-payload", ping, FD_API_VERSION,
-		       FD_REQUEST_ID_LEN, NULL);
+	               FD_REQUEST_ID_LEN, NULL);
 	{
 		char head[256];
 		int hl = snprintf(head, sizeof head, "%s\n", table[0].path);
 		write_file(payload_dir, "regress-field-zero", (uint8_t *)head, (size_t)hl,
-			   (const uint8_t *)"\x80\x00\x04", 3);
+		           (const uint8_t *)"\x80\x00\x04", 3);
 	}
 	fd_arena_destroy(&arena);
-	printf("seed_corpus: wrote %u files for %zu methods under %s\n", n_written,
-	       n_methods, argv[1]);
+	printf("seed_corpus: wrote %u files for %zu methods under %s\n", n_written, n_methods,
+	       argv[1]);
 	return 0;
 }
