@@ -16,15 +16,11 @@ int checkin_set_actor(fd_ctx *ctx, const char *reason)
 {
 	db_params p;
 
+	/* Who and where were set by the session check (auth.c); only the
+	 * reason is the handler's to give. */
 	dbp_init(&p);
-	dbp_int(&p, ctx->session ? ctx->session->staff_id : 0);
-	dbp_int(&p, ctx->session ? ctx->session->desk_id : 0);
 	dbp_text(&p, reason ? reason : "");
-	return db_exec(ctx,
-		       "SELECT set_config('frontdesk.staff_id', nullif($1, '0'), true),"
-		       " set_config('frontdesk.desk_id', nullif($2, '0'), true),"
-		       " set_config('frontdesk.reason', $3, true)",
-		       &p);
+	return db_exec(ctx, "SELECT set_config('frontdesk.reason', $1, true)", &p);
 }
 
 int checkin_resolve_location(fd_ctx *ctx, const char *code, int64_t *id, char **zone)

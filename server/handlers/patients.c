@@ -247,8 +247,6 @@ int handle_patients_register(fd_ctx *ctx, const ProtobufCMessage *in, ProtobufCM
 			return FD_OK;
 		}
 	}
-	if (pat_set_actor(ctx) != FD_OK)
-		return ctx->status.code;
 	dbp_init(&p);
 	field_params(&p, f, phone, phone2);
 	r = db_query(ctx,
@@ -460,8 +458,7 @@ int handle_patients_update(fd_ctx *ctx, const ProtobufCMessage *in, ProtobufCMes
 	fd_ctx_audit(ctx, req->patient_id, pat_subject(ctx, req->patient_id));
 	if (mask_literal(ctx, req->update_mask, req->n_update_mask, &mask) != FD_OK ||
 	    check_fields(ctx, f, req->update_mask, req->n_update_mask, phone, phone2) != FD_OK ||
-	    lock_for_update(ctx, req->patient_id, req->expected_version) != FD_OK ||
-	    pat_set_actor(ctx) != FD_OK)
+	    lock_for_update(ctx, req->patient_id, req->expected_version) != FD_OK)
 		return ctx->status.code;
 	dbp_init(&p);
 	field_params(&p, f, phone, phone2);
@@ -563,8 +560,7 @@ int handle_patients_merge(fd_ctx *ctx, const ProtobufCMessage *in, ProtobufCMess
 					      (long long)req->survivor_id,
 					      (long long)req->merged_id));
 	if (pat_check_free_text(ctx, "the reason", req->reason, 500) != FD_OK ||
-	    lock_pair(ctx, req->survivor_id, req->merged_id) != FD_OK ||
-	    pat_set_actor(ctx) != FD_OK)
+	    lock_pair(ctx, req->survivor_id, req->merged_id) != FD_OK)
 		return ctx->status.code;
 	/* Everything that points at the duplicate moves first (the function
 	 * finds every foreign key to patients, appointments and visits

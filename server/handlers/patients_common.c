@@ -172,19 +172,6 @@ bad:
 		       what);
 }
 
-int pat_set_actor(fd_ctx *ctx)
-{
-	db_params p;
-
-	dbp_init(&p);
-	dbp_int(&p, ctx->session->staff_id);
-	dbp_int(&p, ctx->session->desk_id);
-	return db_exec(ctx,
-		       "SELECT set_config('frontdesk.staff_id', $1, true),"
-		       " set_config('frontdesk.desk_id', $2, true)",
-		       &p);
-}
-
 static int lookup_patient(fd_ctx *ctx, int64_t patient_id, bool active)
 {
 	db_params p;

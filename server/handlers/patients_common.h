@@ -56,9 +56,6 @@ int pat_check_date(fd_ctx *ctx, const char *what, const char *s,
 int pat_phone_e164(fd_ctx *ctx, const char *what, const char *in, char *out)
 	__attribute__((warn_unused_result));
 
-/* Tells the history trigger who is acting (transaction-local settings). */
-int pat_set_actor(fd_ctx *ctx) __attribute__((warn_unused_result));
-
 /* A patient that may be given new records: exists (NOT_FOUND) and was not
  * merged away (FAILED_PRECONDITION naming the survivor). Takes a share
  * lock so a merge running at the same time finishes first. */

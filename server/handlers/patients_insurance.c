@@ -232,8 +232,7 @@ int handle_insurance_add_policy(fd_ctx *ctx, const ProtobufCMessage *in, Protobu
 	fd_ctx_audit(ctx, pol->patient_id > 0 ? pol->patient_id : 0,
 		     pat_subject(ctx, pol->patient_id));
 	if (check_policy(ctx, pol) != FD_OK || copay_literals(ctx, pol, &types, &cents) != FD_OK ||
-	    pat_require_active_patient(ctx, pol->patient_id) != FD_OK ||
-	    pat_set_actor(ctx) != FD_OK)
+	    pat_require_active_patient(ctx, pol->patient_id) != FD_OK)
 		return ctx->status.code;
 	dbp_init(&p);
 	dbp_int(&p, pol->patient_id);
@@ -328,8 +327,6 @@ int handle_insurance_verify_policy(fd_ctx *ctx, const ProtobufCMessage *in, Prot
 		return fd_fail(&ctx->status, FD_FAILED_PRECONDITION,
 			       "policy %lld has ended; add the patient's current policy",
 			       (long long)req->policy_id);
-	if (pat_set_actor(ctx) != FD_OK)
-		return ctx->status.code;
 	dbp_init(&p);
 	dbp_int(&p, req->policy_id);
 	dbp_int(&p, ctx->session->staff_id);
@@ -361,8 +358,6 @@ int handle_insurance_end_policy(fd_ctx *ctx, const ProtobufCMessage *in, Protobu
 	if (!active)
 		return fd_fail(&ctx->status, FD_FAILED_PRECONDITION, "policy %lld has already ended",
 			       (long long)req->policy_id);
-	if (pat_set_actor(ctx) != FD_OK)
-		return ctx->status.code;
 	dbp_init(&p);
 	dbp_int(&p, req->policy_id);
 	dbp_text_or_null(&p, req->effective_until);

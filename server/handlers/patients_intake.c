@@ -254,7 +254,7 @@ int handle_intake_complete_form(fd_ctx *ctx, const ProtobufCMessage *in, Protobu
 		     pat_subject(ctx, req->patient_id));
 	if (check_form_code(ctx, req->form_code) ||
 	    pat_check_free_text(ctx, "the answers", answers, MAX_ANSWERS_CHARS) ||
-	    pat_require_active_patient(ctx, req->patient_id) || pat_set_actor(ctx))
+	    pat_require_active_patient(ctx, req->patient_id))
 		return ctx->status.code;
 	dbp_init(&p);
 	dbp_int(&p, req->patient_id);

@@ -88,8 +88,7 @@ int handle_records_add_immunization(fd_ctx *ctx, const ProtobufCMessage *in, Pro
 	if (!v)
 		return fd_fail(&ctx->status, FD_INVALID_ARGUMENT, "give the immunization");
 	fd_ctx_audit(ctx, v->patient_id > 0 ? v->patient_id : 0, pat_subject(ctx, v->patient_id));
-	if (check_immunization(ctx, v) || pat_require_active_patient(ctx, v->patient_id) ||
-	    pat_set_actor(ctx))
+	if (check_immunization(ctx, v) || pat_require_active_patient(ctx, v->patient_id))
 		return ctx->status.code;
 	dbp_init(&p);
 	dbp_int(&p, v->patient_id);
@@ -275,7 +274,7 @@ int handle_records_add_refill(fd_ctx *ctx, const ProtobufCMessage *in, ProtobufC
 	if (!*f->medication || !*f->requested_by)
 		return fd_fail(&ctx->status, FD_INVALID_ARGUMENT,
 			       "give the medication and who asked for it");
-	if (pat_require_active_patient(ctx, f->patient_id) || pat_set_actor(ctx))
+	if (pat_require_active_patient(ctx, f->patient_id))
 		return ctx->status.code;
 	dbp_init(&p);
 	dbp_int(&p, f->patient_id);
@@ -426,8 +425,6 @@ int handle_records_update_refill(fd_ctx *ctx, const ProtobufCMessage *in, Protob
 	    !(ctx->session->roles & (ROLE_PROVIDER | ROLE_ADMIN)))
 		return fd_fail(&ctx->status, FD_PERMISSION_DENIED,
 			       "only a provider may approve or deny a refill");
-	if (pat_set_actor(ctx) != FD_OK)
-		return ctx->status.code;
 	dbp_text(&p, req->status);
 	dbp_int(&p, ctx->session->staff_id);
 	dbp_text_or_null(&p, req->note);
