@@ -168,6 +168,15 @@ int db_notify(fd_ctx *ctx, const char *topic, const char *subject)
 	return db_exec(ctx, "SELECT pg_notify($1, $2)", &p);
 }
 
+int db_set_reason(fd_ctx *ctx, const char *reason)
+{
+	db_params p;
+
+	dbp_init(&p);
+	dbp_text(&p, reason ? reason : "");
+	return db_exec(ctx, "SELECT set_config('frontdesk.reason', $1, true)", &p);
+}
+
 int64_t db_int(const PGresult *r, int row, int col)
 {
 	if (PQgetisnull(r, row, col))

@@ -55,6 +55,12 @@ int db_exec(fd_ctx *ctx, const char *sql, const db_params *p)
 int db_notify(fd_ctx *ctx, const char *topic, const char *subject)
 	__attribute__((warn_unused_result));
 
+/* Says why the call changes what it changes, for the history triggers
+ * (transaction-local `frontdesk.reason`; who and from which desk were set
+ * by the session check). */
+int db_set_reason(fd_ctx *ctx, const char *reason)
+	__attribute__((warn_unused_result));
+
 /* Field helpers for results. */
 int64_t db_int(const PGresult *r, int row, int col);
 bool db_bool(const PGresult *r, int row, int col);

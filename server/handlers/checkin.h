@@ -52,9 +52,6 @@ void checkin_no_show_tick(PGconn *conn);
  * error. Used by the PERIODIC row and by tests. */
 int checkin_no_show_run(PGconn *conn);
 
-/* Records why, for the visit and appointment triggers (who and from which
- * desk were set by the session check). */
-int checkin_set_actor(fd_ctx *ctx, const char *reason) __attribute__((warn_unused_result));
 
 /* The location a call is about: a code, or the caller's desk's location
  * when empty. NOT_FOUND for an unknown code. */

@@ -12,17 +12,6 @@
 #include "checkin.h"
 #include "scheduling.h"
 
-int checkin_set_actor(fd_ctx *ctx, const char *reason)
-{
-	db_params p;
-
-	/* Who and where were set by the session check (auth.c); only the
-	 * reason is the handler's to give. */
-	dbp_init(&p);
-	dbp_text(&p, reason ? reason : "");
-	return db_exec(ctx, "SELECT set_config('frontdesk.reason', $1, true)", &p);
-}
-
 int checkin_resolve_location(fd_ctx *ctx, const char *code, int64_t *id, char **zone)
 {
 	db_params p;

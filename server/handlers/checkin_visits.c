@@ -376,7 +376,7 @@ int handle_checkin_check_in(fd_ctx *ctx, const ProtobufCMessage *in, ProtobufCMe
 			       kinds);
 	if (!(gap_lit = text_array(ctx, gaps, n_gaps)))
 		return CHECKIN_NOMEM(ctx);
-	if (checkin_set_actor(ctx, a.appointment_id ? "check-in" : "walk-in") != FD_OK ||
+	if (db_set_reason(ctx, a.appointment_id ? "check-in" : "walk-in") != FD_OK ||
 	    insert_visit(ctx, req, &a, gap_lit, n_gaps > 0, &visit_id) != FD_OK)
 		return ctx->status.code;
 	const char *status = req->arrived_only ? "arrived" : "checked_in";
@@ -480,7 +480,7 @@ static int step(fd_ctx *ctx, const struct current_visit *c, const char *status, 
 	dbp_init(&p);
 	dbp_int(&p, c->id);
 	dbp_text(&p, status);
-	if (checkin_set_actor(ctx, *reason ? reason : status) != FD_OK ||
+	if (db_set_reason(ctx, *reason ? reason : status) != FD_OK ||
 	    db_exec(ctx, "UPDATE visits SET status = $2 WHERE id = $1", &p) != FD_OK ||
 	    follow_appointment(ctx, c->appointment_id, appointment_status_for(status)) != FD_OK)
 		return ctx->status.code;
@@ -626,7 +626,7 @@ int handle_checkin_assign_room(fd_ctx *ctx, const ProtobufCMessage *in, Protobuf
 	dbp_int(&p, room.id);
 	dbp_int(&p, room.provider_id);
 	dbp_text(&p, entering ? "in_room" : c.status);
-	if (checkin_set_actor(ctx, "roomed") != FD_OK ||
+	if (db_set_reason(ctx, "roomed") != FD_OK ||
 	    db_exec(ctx,
 		    "UPDATE visits SET room_id = $2, provider_id = coalesce(nullif($3, 0), provider_id),"
 		    " status = $4 WHERE id = $1",

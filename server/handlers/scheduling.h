@@ -95,9 +95,6 @@ int sched_resolve_place(fd_ctx *ctx, const char *provider, const char *location,
 int sched_local_instant(fd_ctx *ctx, const char *what, const char *local,
 			const char *zone, char **instant) __attribute__((warn_unused_result));
 
-/* Records who acts and why for the appointment history trigger
- * (transaction-local settings). */
-int sched_set_actor(fd_ctx *ctx, const char *reason) __attribute__((warn_unused_result));
 
 /* The select list and joins that sched_appointment_from_row reads; append
  * a WHERE over alias a (appointments), p, t, l, pa. */

@@ -13,8 +13,8 @@
  * words. Per-day limits are counted under a transaction advisory lock per
  * provider and local day, so two bookings cannot both take the last place.
  *
- * History rows are written by a trigger (who and why come from
- * sched_set_actor); events go out after commit; every call that shows or
+ * History rows are written by a trigger (who from the session check, why
+ * from db_set_reason); events go out after commit; every call that shows or
  * changes an appointment audits its patient. A slot freed by cancel,
  * reschedule or no-show is offered to the waitlist in the same
  * transaction (sched_offer_freed; scheduling_waitlist.c), after a
@@ -336,7 +336,7 @@ int sched_book(fd_ctx *ctx, const struct sched_booking *b, int64_t *id)
 	    resolve_type(ctx, b, &s) != FD_OK ||
 	    sched_local_instant(ctx, "the start", s.local, s.place.time_zone, &s.instant) != FD_OK ||
 	    check_slot(ctx, b, &s) != FD_OK ||
-	    sched_set_actor(ctx, b->overbook ? b->overbook_reason : b->reason) != FD_OK)
+	    db_set_reason(ctx, b->overbook ? b->overbook_reason : b->reason) != FD_OK)
 		return ctx->status.code;
 	dbp_init(&p);
 	dbp_int(&p, b->patient_id);
@@ -482,7 +482,7 @@ static int set_status(fd_ctx *ctx, int64_t id, const char *status, const char *c
 {
 	db_params p;
 
-	if (sched_set_actor(ctx, why) != FD_OK)
+	if (db_set_reason(ctx, why) != FD_OK)
 		return ctx->status.code;
 	dbp_init(&p);
 	dbp_int(&p, id);

@@ -117,19 +117,6 @@ int sched_check_local(fd_ctx *ctx, const char *what, const char *s, char **local
 	return *local ? FD_OK : SCHED_NOMEM(ctx);
 }
 
-int sched_set_actor(fd_ctx *ctx, const char *reason)
-{
-	db_params p;
-
-	dbp_init(&p);
-	dbp_int(&p, ctx->session ? ctx->session->staff_id : 0);
-	dbp_text(&p, reason ? reason : "");
-	return db_exec(ctx,
-		       "SELECT set_config('frontdesk.staff_id', nullif($1, '0'), true),"
-		       " set_config('frontdesk.reason', $2, true)",
-		       &p);
-}
-
 const char sched_appointment_select[] =
 	"SELECT a.id, a.patient_id, pa.family_name || ', ' || pa.given_name,"
 	" a.provider_id, p.code, p.display_name, t.code, t.name, l.code, l.time_zone,"
