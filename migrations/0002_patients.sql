@@ -77,8 +77,16 @@ EXCEPTION WHEN insufficient_privilege THEN
   RAISE NOTICE 'pg_trgm is owned by another role; name search may scan the whole table';
 END
 $$;
-CREATE INDEX patients_search_name_trgm ON patients USING gin (search_name gin_trgm_ops);
-CREATE INDEX patients_search_anagram_trgm ON patients USING gin (search_anagram gin_trgm_ops);
+-- fastupdate off: with it on, new patients queue in each index's pending
+-- list (up to 4 MB) until a vacuum, and every search reads that list
+-- through. After a bulk load of 100,000 patients that made the two index
+-- scans of one search take 19.6 ms instead of 5.6 ms (and the whole search
+-- 54 ms instead of 45 ms). Searches far outnumber registrations, so each
+-- registration pays its index entries at once.
+CREATE INDEX patients_search_name_trgm ON patients USING gin (search_name gin_trgm_ops)
+  WITH (fastupdate = off);
+CREATE INDEX patients_search_anagram_trgm ON patients USING gin (search_anagram gin_trgm_ops)
+  WITH (fastupdate = off);
 CREATE INDEX patients_phone2_idx ON patients (phone2_e164) WHERE merged_into IS NULL;
 CREATE INDEX patients_merged_into_idx ON patients (merged_into) WHERE merged_into IS NOT NULL;
 -- The duplicate check at registration: same name (any case) and birth date.

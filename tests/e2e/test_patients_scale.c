@@ -121,6 +121,19 @@ static void name_birth_date_and_phone_searches_use_their_indexes(void)
 	CHECK(name && anagram && dob && phone);
 }
 
+/* New patients go straight into the trigram indexes: with GIN's pending
+ * list on, every search re-read up to 4 MB of queued entries after a bulk
+ * load (measured 19.6 ms of index scan instead of 5.6 ms per search). */
+static void name_indexes_take_new_patients_at_once(void)
+{
+	CHECK(up());
+	CHECK_INT(tp_db_scalar(db, "SELECT count(*) FROM pg_class"
+				   " WHERE relname IN ('patients_search_name_trgm',"
+				   "                   'patients_search_anagram_trgm')"
+				   "   AND 'fastupdate=off' = ANY (reloptions)"),
+		  2);
+}
+
 static void server_exits_cleanly(void)
 {
 	CHECK(up());
@@ -132,4 +145,5 @@ static void server_exits_cleanly(void)
 TH_MAIN(TH_CASE(one_hundred_thousand_patients_load),
 	TH_CASE(a_typo_finds_the_one_right_patient_among_them),
 	TH_CASE(name_birth_date_and_phone_searches_use_their_indexes),
+	TH_CASE(name_indexes_take_new_patients_at_once),
 	TH_CASE(server_exits_cleanly))
