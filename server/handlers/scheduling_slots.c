@@ -3,8 +3,9 @@
  * (migrations/0003_scheduling.sql), which booking uses too, so a slot the
  * search offers is exactly a slot a booking accepts. This file resolves the
  * request (type, location, providers, local date range, time of day) and
- * shapes the answer. "First available" looks a week ahead, then four weeks,
- * then up to the type's horizon, so the common case reads little.
+ * shapes the answer. "First available" looks at the first day, then a
+ * week, then four weeks, then up to the type's horizon, so the common case
+ * reads little.
  */
 #include <stdio.h>
 #include <string.h>
@@ -14,6 +15,13 @@
 #define SLOTS_DEFAULT 50
 #define SLOTS_MAX 500
 #define RANGE_MAX_DAYS 92
+
+/* How far "first available" looks at each try, in local days: the search
+ * costs about one day's candidate slots per day searched, and most clinics
+ * have something free today or tomorrow, so it starts small. After the
+ * last step it looks up to the type's horizon. */
+static const int widen_days[] = {1, 7, 28};
+#define WIDEN_STEPS ((int)(sizeof widen_days / sizeof widen_days[0]))
 
 /* The type, location and provider set a search runs over. */
 struct search {
@@ -177,7 +185,9 @@ int handle_sched_find_slots(fd_ctx *ctx, const ProtobufCMessage *in, ProtobufCMe
 		/* Widen the window until something turns up or the horizon
 		 * (plus today) is covered; an explicit last day caps it. */
 		int cap = *req->to_date ? days : s.horizon_days + 1;
-		for (int span = 7;; span *= 4) {
+		for (int step = 0;; step++) {
+			int span = step < WIDEN_STEPS ? widen_days[step] : cap;
+
 			if (span > cap)
 				span = cap;
 			if (!(r = query_slots(ctx, &s, from, span, req->time_of_day, 1)))

@@ -2,8 +2,9 @@
 -- generator makes it (type follow-up, a random location, first available),
 -- in one transaction as frontdeskd runs them: statement timeout, session
 -- check, resolving type, location and providers, then one open_slots()
--- query over the first week (the generated clinic always has a free
--- afternoon slot within it, so the handler never widens the window).
+-- query over the first local day, the handler's first try (when today has
+-- nothing left it widens to 7 days, then 28, then the horizon; this script
+-- models the common case of a free slot today).
 -- Variables from tests/bench/run.sh: locations, type (follow-up; passed as
 -- a parameter, as the server does, so the id branch is not folded).
 -- Keep in step with server/handlers/scheduling_slots.c.
@@ -52,7 +53,7 @@ SELECT s.provider_id, p.code, p.display_name, l.code, l.time_zone,
   FROM locations l,
    open_slots(:type_id, :location_id, :providers::bigint[],
               :today::date::timestamp AT TIME ZONE l.time_zone,
-              (:today::date + 7::int)::timestamp AT TIME ZONE l.time_zone) s
+              (:today::date + 1::int)::timestamp AT TIME ZONE l.time_zone) s
   JOIN providers p ON p.id = s.provider_id
  WHERE l.id = :location_id
    AND ('' = '' OR ('' = 'morning') = ((s.starts_at AT TIME ZONE l.time_zone)::time

@@ -362,6 +362,56 @@ static void buffers_keep_neighbouring_slots_free(void)
 		  FD_ALREADY_EXISTS);
 }
 
+/* "First available" from `from`: the first start, or "" when none. */
+static int first_available(const char *type, const char *provider, const char *from,
+			   char *first, size_t first_size)
+{
+	Frontdesk__V1__FindSlotsRequest req = FRONTDESK__V1__FIND_SLOTS_REQUEST__INIT;
+	ProtobufCMessage *rep = NULL;
+	fd_status st;
+
+	req.type = (char *)type;
+	req.provider = (char *)provider;
+	req.location = "tst";
+	req.from_date = (char *)from;
+	req.first_available = true;
+	if (tp_call(desk, SCHED_SVC, "FindSlots", &req.base, &rep, &st) != FD_OK) {
+		printf("    FindSlots: %s\n", st.message);
+		return -1;
+	}
+	Frontdesk__V1__FindSlotsReply *r = (void *)rep;
+	int n = (int)r->n_slots;
+	snprintf(first, first_size, "%s", n ? r->slots[0]->starts_local : "");
+	protobuf_c_message_free_unpacked(rep, NULL);
+	return n;
+}
+
+/* One hour a week (Wednesday 09:00): "first available" looks one day, then
+ * a week, then four weeks, then the horizon; each booking pushes the answer
+ * into the next, wider try, and it is always the earliest free start. */
+static void first_available_widens_until_it_finds_the_earliest_slot(void)
+{
+	struct type_opts o = { .duration = 60, .grid = 60, .horizon = 60 };
+	char mon[16], wed[16], first[32], want[32];
+	fd_status st;
+
+	CHECK(up());
+	CHECK(save_type("t-wide", &o, &st) == FD_OK && save_provider("wide", "t-wide", &st) == FD_OK &&
+	      add_window("wide", 3, "09:00", "10:00", &st) == FD_OK);
+	day(mon, sizeof mon, 0);
+	day(wed, sizeof wed, 2);
+	CHECK_INT(first_available("t-wide", "wide", wed, first, sizeof first), 1); /* the first day */
+	CHECK_STR(first, at(want, sizeof want, wed, "09:00"));
+	/* Book Wednesday after Wednesday: from Monday the answer moves from
+	 * the first week into four weeks, then past them to the horizon. */
+	for (int week = 0; week < 5; week++) {
+		day(wed, sizeof wed, 2 + 7 * week);
+		CHECK_INT(first_available("t-wide", "wide", mon, first, sizeof first), 1);
+		CHECK_STR(first, at(want, sizeof want, wed, "09:00"));
+		CHECK_INT(book(new_patient(), "wide", "t-wide", want, NULL, &st), FD_OK);
+	}
+}
+
 static void minimum_notice_and_horizon_limit_the_search(void)
 {
 	struct type_opts o = { .duration = 30, .horizon = 7 };
@@ -932,6 +982,7 @@ TH_MAIN(TH_CASE(admin_data_is_saved_listed_and_checked),
 	TH_CASE(slots_follow_the_weekly_template_on_the_grid),
 	TH_CASE(booking_takes_a_slot_and_cancel_frees_it),
 	TH_CASE(buffers_keep_neighbouring_slots_free),
+	TH_CASE(first_available_widens_until_it_finds_the_earliest_slot),
 	TH_CASE(minimum_notice_and_horizon_limit_the_search),
 	TH_CASE(a_per_day_limit_caps_each_providers_day),
 	TH_CASE(exceptions_and_holidays_change_the_search),
