@@ -2,9 +2,11 @@
  * Checks and lookups the patients handlers share; see patients_common.h.
  */
 #include "patients_common.h"
+#include "validate.h"
 
 #include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -73,32 +75,21 @@ int pat_check_choice(fd_ctx *ctx, const char *what, const char *s,
 	return fd_fail(&ctx->status, FD_INVALID_ARGUMENT, "%s must be one of: %s", what, list);
 }
 
-static bool leap(int y)
-{
-	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
 int pat_check_date(fd_ctx *ctx, const char *what, const char *s, int min_year,
 		   bool not_future, bool required)
 {
-	static const int days[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-	int y, m, d, used = 0;
+	int y;
 
 	if (!*s) {
 		if (required)
 			return fd_fail(&ctx->status, FD_INVALID_ARGUMENT, "%s is required", what);
 		return FD_OK;
 	}
-	if (strlen(s) != 10 || sscanf(s, "%4d-%2d-%2d%n", &y, &m, &d, &used) != 3 ||
-	    used != 10 || s[4] != '-' || s[7] != '-' || !isdigit((unsigned char)s[0]) ||
-	    !isdigit((unsigned char)s[5]) || !isdigit((unsigned char)s[8]))
-		return fd_fail(&ctx->status, FD_INVALID_ARGUMENT,
-			       "%s must be a date written YYYY-MM-DD", what);
-	if (m < 1 || m > 12 || d < 1 ||
-	    d > days[m - 1] + (m == 2 && leap(y) ? 1 : 0))
-		return fd_fail(&ctx->status, FD_INVALID_ARGUMENT,
-			       "%s is not a real date (no day %d in month %d of %d)", what, d,
-			       m, y);
+	/* The calendar check is shared, and never echoes the date: a birth
+	 * date is patient data. */
+	if (fd_check_date(ctx, what, s) != FD_OK)
+		return ctx->status.code;
+	y = atoi(s);
 	if (y < min_year)
 		return fd_fail(&ctx->status, FD_INVALID_ARGUMENT,
 			       "%s must not be before %d", what, min_year);

@@ -12,24 +12,12 @@
 #include <string.h>
 
 #include "scheduling.h"
+#include "validate.h"
 
 int sched_check_text(fd_ctx *ctx, const char *what, const char *s, size_t min,
 		     size_t max, bool newlines_ok)
 {
-	size_t n = strlen(s);
-
-	if (n < min || n > max)
-		return min ? fd_fail(&ctx->status, FD_INVALID_ARGUMENT,
-				     "%s must be %zu-%zu characters", what, min, max)
-			   : fd_fail(&ctx->status, FD_INVALID_ARGUMENT,
-				     "%s must be at most %zu characters", what, max);
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if ((c < 0x20 && !(newlines_ok && c == '\n')) || c == 0x7f)
-			return fd_fail(&ctx->status, FD_INVALID_ARGUMENT,
-				       "%s must not contain control characters", what);
-	}
-	return FD_OK;
+	return fd_check_text(ctx, what, s, min, max, newlines_ok ? TEXT_MULTILINE : 0);
 }
 
 int sched_check_code(fd_ctx *ctx, const char *what, const char *s)
