@@ -5,6 +5,7 @@
 #   make run        deps + build + private PostgreSQL + migrations + demo + server
 #   make test       deps + build + the whole suite (ends "N passed, N failed")
 #   make test SANITIZE=1   the suite under ASan+UBSan (separate build folder)
+#   make test-faults  the long fault runs (kill -9 loops, database stops)
 #   make valgrind   the suite with every binary under valgrind memcheck
 #   make deps       install the Debian packages (no-op when present)
 #   make format     clang-format every C file
@@ -74,7 +75,7 @@ TEST_BIN := $(patsubst %.c,$(BUILD)/%,$(TEST_SRC))
 FRONTDESKD := $(BUILD)/bin/frontdeskd
 DESK := $(BUILD)/bin/desk
 
-.PHONY: all deps run test valgrind bench fuzz format clean tests
+.PHONY: all deps run test test-faults valgrind bench fuzz format clean tests
 all: $(FRONTDESKD) $(DESK) tests
 tests: $(TEST_BIN)
 
@@ -146,6 +147,13 @@ run: deps
 test: deps
 	@$(MAKE) --no-print-directory all
 	@BUILD=$(BUILD) tests/run.sh
+
+# The long fault runs (issue 8): the same tests/e2e/test_faults_* binaries
+# that `make test` runs briefly, with FD_FAULTS_LONG=1 (more rounds, more
+# kills, longer load). See docs/RELIABILITY.md.
+test-faults: deps
+	@$(MAKE) --no-print-directory all
+	@BUILD=$(BUILD) FD_FAULTS_LONG=1 FD_TEST_TIMEOUT=3000 tests/run.sh e2e/test_faults
 
 valgrind: deps
 	@$(MAKE) --no-print-directory all

@@ -7,6 +7,7 @@
  * here before any call. Every string from the server goes through
  * output.c's escaping (receipts included).
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -409,17 +410,77 @@ int cmd_visit_show(struct desk *d, int argc, char **argv)
 
 /* --- the board ------------------------------------------------------- */
 
+static void json_expected(struct desk_json *j, const Frontdesk__V1__ExpectedPatient *e)
+{
+	json_object(j, NULL);
+	json_int(j, "appointment_id", e->appointment_id);
+	json_int(j, "patient_id", e->patient_id);
+	json_string(j, "patient_name", e->patient_name);
+	json_string(j, "appointment_local", e->appointment_local);
+	json_int(j, "minutes_until", e->minutes_until);
+	json_string(j, "appointment_status", e->appointment_status);
+	json_string(j, "provider", e->provider);
+	json_string(j, "type", e->type);
+	json_bool(j, "ready", e->ready);
+	json_string_list(j, "readiness_gaps", e->readiness_gaps, e->n_readiness_gaps);
+	json_object_end(j);
+}
+
+/* The patients expected soon, with what is missing for each. */
+static void print_expected(const Frontdesk__V1__BoardReply *r)
+{
+	struct desk_table t;
+
+	printf("\nExpected: %zu\n\n", r->n_expected);
+	desk_table_init(&t, 6, "APPT", "AT", "IN", "PATIENT", "PROVIDER", "MISSING");
+	for (size_t i = 0; i < r->n_expected; i++) {
+		const Frontdesk__V1__ExpectedPatient *e = r->expected[i];
+		char id[24], in[16], missing[256] = "";
+		snprintf(id, sizeof id, "%lld", (long long)e->appointment_id);
+		if (e->minutes_until < 0)
+			snprintf(in, sizeof in, "late %d", -e->minutes_until);
+		else
+			snprintf(in, sizeof in, "%d min", e->minutes_until);
+		for (size_t g = 0; g < e->n_readiness_gaps; g++)
+			snprintf(missing + strlen(missing), sizeof missing - strlen(missing), "%s%s",
+				 g ? " " : "", e->readiness_gaps[g]);
+		desk_table_row(&t, id,
+			       e->appointment_local + (strlen(e->appointment_local) > 11 ? 11 : 0), in,
+			       e->patient_name, e->provider, e->ready ? "ready" : missing);
+	}
+	desk_table_print(&t, stdout);
+	desk_table_free(&t);
+}
+
+/* --expected MIN: 0..720 minutes. */
+static int parse_minutes(struct desk *d, const char *text, uint32_t *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = text ? strtoul(text, &end, 10) : 0;
+	if (text && (errno || end == text || *end || *text == '-' || v > 720))
+		return desk_usage(d, "--expected takes minutes from 0 to 720");
+	*out = (uint32_t)v;
+	return 0;
+}
+
 int cmd_board(struct desk *d, int argc, char **argv)
 {
 	Frontdesk__V1__BoardRequest req = FRONTDESK__V1__BOARD_REQUEST__INIT;
-	const char *location = NULL;
+	const char *location = NULL, *expected = "60";
 	ProtobufCMessage *reply;
 	int rc;
 	const struct desk_flag flags[] = {
 		{ "location", DESK_FLAG_TEXT, &location, "L", "location code (default the desk's)" },
+		{ "expected", DESK_FLAG_TEXT, &expected, "MIN",
+		  "also list who is expected within MIN minutes, with readiness gaps (default 60; 0 none)" },
 	};
 
 	if ((rc = desk_parse_flags(d, flags, countof(flags), argc, argv)) != DESK_GO)
+		return rc;
+	if ((rc = parse_minutes(d, expected, &req.expected_within_min)) != 0)
 		return rc;
 	req.location = (char *)(location ? location : "");
 	if ((rc = call(d, "Board", &req.base, &reply)) != 0)
@@ -434,6 +495,10 @@ int cmd_board(struct desk *d, int argc, char **argv)
 		json_array(&j, "visits");
 		for (size_t i = 0; i < r->n_visits; i++)
 			json_visit(&j, NULL, r->visits[i]);
+		json_array_end(&j);
+		json_array(&j, "expected");
+		for (size_t i = 0; i < r->n_expected; i++)
+			json_expected(&j, r->expected[i]);
 		json_array_end(&j);
 		json_end(&j);
 	} else {
@@ -457,6 +522,8 @@ int cmd_board(struct desk *d, int argc, char **argv)
 		}
 		desk_table_print(&t, stdout);
 		desk_table_free(&t);
+		if (req.expected_within_min)
+			print_expected(r);
 	}
 	protobuf_c_message_free_unpacked(reply, NULL);
 	return 0;

@@ -109,8 +109,11 @@ static void print_commands(FILE *out, const char *noun)
 
 		if (noun && (!c->noun || strcmp(c->noun, noun) != 0))
 			continue;
-		snprintf(words, sizeof words, "%s%s%s", c->noun ? c->noun : "",
-			 c->noun ? " " : "", c->verb);
+		/* A noun's default command shows its first argument instead. */
+		const char *verb = *c->verb ? c->verb : c->args;
+		int verb_len = (int)strcspn(verb, " ");
+		snprintf(words, sizeof words, "%s%s%.*s", c->noun ? c->noun : "",
+			 c->noun ? " " : "", verb_len, verb);
 		fprintf(out, "  desk %-22s %s\n", words, c->summary);
 	}
 }
@@ -198,6 +201,11 @@ static int run(struct desk *d, int argc, char **argv)
 			return noun_help(d, noun);
 		verb = argv[i++];
 	}
+	/* A noun's default command (empty verb) takes the word as its first
+	 * argument: `desk room 42 --room R` is the issue's spelling of
+	 * `desk visit room 42 --room R`. */
+	if (noun && !find_command(noun, verb) && (d->cmd = find_command(noun, "")))
+		return d->cmd->run(d, argc - i + 1, argv + i - 1);
 	if (!(d->cmd = find_command(noun, verb))) {
 		if (noun)
 			return desk_usage(d, "`desk %s` has no command '%s'; "

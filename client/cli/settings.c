@@ -223,21 +223,20 @@ int desk_fail_local(struct desk *d, int code, const char *hint,
 			   desk_server_url(d));
 }
 
+/* "noun verb", "verb", or "noun" alone for a noun's default command (an
+ * empty verb: `desk room VISIT`). */
+static void print_command_name(FILE *out, const struct desk_command *cmd)
+{
+	fprintf(out, "%s%s%s", cmd->noun ? cmd->noun : "", cmd->noun && *cmd->verb ? " " : "",
+		cmd->verb);
+}
+
 void desk_print_command(FILE *out, const struct desk_command *cmd)
 {
 	fputs("desk ", out);
-	if (cmd->noun)
-		fprintf(out, "%s ", cmd->noun);
-	fputs(cmd->verb, out);
+	print_command_name(out, cmd);
 	if (cmd->args && cmd->args[0])
 		fprintf(out, " %s", cmd->args);
-}
-
-static void print_command_name(FILE *out, const struct desk_command *cmd)
-{
-	if (cmd->noun)
-		fprintf(out, "%s ", cmd->noun);
-	fputs(cmd->verb, out);
 }
 
 int desk_usage(struct desk *d, const char *fmt, ...)

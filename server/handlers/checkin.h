@@ -40,14 +40,20 @@ CHECKIN_HANDLER(handle_checkin_save_settings);
 /* The patients domain's readiness handler (patients_intake.c), called in
  * process so check-in asks exactly what `desk readiness` shows. */
 CHECKIN_HANDLER(handle_intake_readiness);
+/* Asks that readiness for a patient (and audits it): *gaps gets "kind" or
+ * "kind:detail" strings, *kinds the kinds alone (for a refusal message),
+ * *checked true once asked. */
+int checkin_readiness(fd_ctx *ctx, int64_t patient_id, char ***gaps, size_t *n, char **kinds,
+		      bool *checked) __attribute__((warn_unused_result));
 
 /* PERIODIC: marks no-show the appointments nobody arrived for (see
  * checkin_no_show_run). */
 void checkin_no_show_tick(PGconn *conn);
-/* Marks no_show every booked/confirmed appointment without a visit, at a
- * location that has a checkin_settings row, whose start plus the
- * location's no_show_after_min has passed, once the local day's
- * no_show_sweep_at time has come (earlier days at any time). Opens
+/* Marks no_show every booked/confirmed appointment without a visit (an
+ * undone one does not count), at a location that has a checkin_settings
+ * row, whose start plus the location's no_show_after_min has passed, once
+ * the local day's no_show_sweep_at time has come (earlier days at any
+ * time). Opens
  * its own transaction. Returns how many were marked, or -1 on a database
  * error. Used by the PERIODIC row and by tests. */
 int checkin_no_show_run(PGconn *conn);
@@ -57,6 +63,12 @@ int checkin_no_show_run(PGconn *conn);
  * when empty. NOT_FOUND for an unknown code. */
 int checkin_resolve_location(fd_ctx *ctx, const char *code, int64_t *id, char **zone)
 	__attribute__((warn_unused_result));
+
+/* The board's expected patients (checkin_expected.c): appointments at the
+ * location starting within within_min minutes (late ones until the
+ * no-show time), not arrived, each with readiness. 0 lists none. */
+int checkin_load_expected(fd_ctx *ctx, int64_t location_id, uint32_t within_min,
+			  Frontdesk__V1__BoardReply *rep) __attribute__((warn_unused_result));
 
 /* Select list and joins sched over visits v; append a WHERE / ORDER BY. */
 extern const char checkin_visit_select[];

@@ -3,7 +3,8 @@
  * visit), with status, provider, room, minutes in the current status and
  * the flags a desk acts on (late against the appointment, waiting longer
  * than the location's alert time for that status, readiness gaps that were
- * overridden at check-in).
+ * overridden at check-in), and when asked the patients expected soon with
+ * their readiness gaps (checkin_expected.c).
  *
  * Order: by stage of the flow (arrived, checked in, in a room, with the
  * provider: the front of the clinic first), and within a stage the longest
@@ -70,7 +71,8 @@ int handle_checkin_board(fd_ctx *ctx, const ProtobufCMessage *in, ProtobufCMessa
 	rep->now_local = db_str(ctx->arena, r, 0, 1);
 	rep->time_zone = zone;
 	PQclear(r);
-	if (load_board(ctx, location_id, rep) != FD_OK)
+	if (load_board(ctx, location_id, rep) != FD_OK ||
+	    checkin_load_expected(ctx, location_id, req->expected_within_min, rep) != FD_OK)
 		return ctx->status.code;
 	*out = &rep->base;
 	return FD_OK;

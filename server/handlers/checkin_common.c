@@ -11,6 +11,7 @@
 
 #include "checkin.h"
 #include "scheduling.h"
+#include "frontdesk/v1/intake.pb-c.h"
 
 int checkin_resolve_location(fd_ctx *ctx, const char *code, int64_t *id, char **zone)
 {
@@ -175,4 +176,33 @@ char *checkin_money(fd_ctx *ctx, int64_t cents)
 	unsigned long long a = cents < 0 ? (unsigned long long)-(cents + 1) + 1 : (unsigned long long)cents;
 
 	return fd_arena_printf(ctx->arena, "%s%llu.%02llu", cents < 0 ? "-" : "", a / 100, a % 100);
+}
+
+int checkin_readiness(fd_ctx *ctx, int64_t patient_id, char ***gaps, size_t *n, char **kinds,
+		      bool *checked)
+{
+	Frontdesk__V1__ReadinessRequest req = FRONTDESK__V1__READINESS_REQUEST__INIT;
+	ProtobufCMessage *out = NULL;
+
+	req.patient_id = patient_id;
+	if (handle_intake_readiness(ctx, &req.base, &out) != FD_OK)
+		return ctx->status.code;
+	const Frontdesk__V1__ReadinessReply *rep = (const void *)out;
+	*gaps = fd_arena_alloc(ctx->arena, (rep->n_gaps + 1) * sizeof **gaps);
+	*kinds = fd_arena_strdup(ctx->arena, "");
+	if (!*gaps || !*kinds)
+		return CHECKIN_NOMEM(ctx);
+	for (size_t i = 0; i < rep->n_gaps; i++) {
+		const Frontdesk__V1__ReadinessGap *g = rep->gaps[i];
+		(*gaps)[i] = *g->detail ? fd_arena_printf(ctx->arena, "%s:%s", g->kind, g->detail)
+					: fd_arena_strdup(ctx->arena, g->kind);
+		if (!strstr(*kinds, g->kind))
+			*kinds = fd_arena_printf(ctx->arena, "%s%s%s", *kinds, **kinds ? ", " : "",
+						 g->kind);
+		if (!(*gaps)[i] || !*kinds)
+			return CHECKIN_NOMEM(ctx);
+	}
+	*n = rep->n_gaps;
+	*checked = true;
+	return FD_OK;
 }

@@ -16,9 +16,11 @@
  * which moves are allowed. The appointment follows the visit (arrived,
  * checked_in, in_room, completed; cancelled with reason 'patient' when the
  * patient left unseen) through scheduling's own trigger, which writes the
- * appointment's history. Scheduling allows appointments forward only, so
- * undoing a check-in closes the visit and leaves the appointment where it
- * was; a later check-in of it is allowed because no visit is open.
+ * appointment's history. Undoing a check-in closes the visit and puts the
+ * appointment back to booked or confirmed, as it was before the patient
+ * arrived (the one backward move scheduling's trigger allows, and only
+ * with an undone visit and none open: migrations/0009), so the schedule,
+ * the no-show sweep and a later check-in see it as still expected.
  */
 #include <stdio.h>
 #include <string.h>
@@ -26,7 +28,6 @@
 #include "checkin.h"
 #include "scheduling.h"
 #include "validate.h"
-#include "frontdesk/v1/intake.pb-c.h"
 
 static const char *const visit_statuses[] = {
 	"arrived", "checked_in", "in_room", "with_provider",
@@ -186,37 +187,6 @@ static int walk_in(fd_ctx *ctx, const Frontdesk__V1__CheckInRequest *req, struct
 	return FD_OK;
 }
 
-/* Asks the patients domain's readiness; *gaps gets "kind" or
- * "kind:detail" strings, *kinds the kinds alone for a refusal message. */
-static int readiness(fd_ctx *ctx, int64_t patient_id, char ***gaps, size_t *n, char **kinds,
-		     bool *checked)
-{
-	Frontdesk__V1__ReadinessRequest req = FRONTDESK__V1__READINESS_REQUEST__INIT;
-	ProtobufCMessage *out = NULL;
-
-	req.patient_id = patient_id;
-	if (handle_intake_readiness(ctx, &req.base, &out) != FD_OK)
-		return ctx->status.code;
-	const Frontdesk__V1__ReadinessReply *rep = (const void *)out;
-	*gaps = fd_arena_alloc(ctx->arena, (rep->n_gaps + 1) * sizeof **gaps);
-	*kinds = fd_arena_strdup(ctx->arena, "");
-	if (!*gaps || !*kinds)
-		return CHECKIN_NOMEM(ctx);
-	for (size_t i = 0; i < rep->n_gaps; i++) {
-		const Frontdesk__V1__ReadinessGap *g = rep->gaps[i];
-		(*gaps)[i] = *g->detail ? fd_arena_printf(ctx->arena, "%s:%s", g->kind, g->detail)
-					: fd_arena_strdup(ctx->arena, g->kind);
-		if (!strstr(*kinds, g->kind))
-			*kinds = fd_arena_printf(ctx->arena, "%s%s%s", *kinds, **kinds ? ", " : "",
-						 g->kind);
-		if (!(*gaps)[i] || !*kinds)
-			return CHECKIN_NOMEM(ctx);
-	}
-	*n = rep->n_gaps;
-	*checked = true;
-	return FD_OK;
-}
-
 /* Renders gaps as a text[] literal; gap strings never hold quotes or
  * backslashes of their own once escaped here. */
 static char *text_array(fd_ctx *ctx, char **items, size_t n)
@@ -253,6 +223,22 @@ static int follow_appointment(fd_ctx *ctx, int64_t appointment_id, const char *s
 		       "UPDATE appointments SET status = $2,"
 		       " cancel_reason = CASE WHEN $2 = 'cancelled' THEN 'patient' ELSE cancel_reason END"
 		       " WHERE id = $1 AND status <> $2 AND appointment_status_move_ok(status, $2)",
+		       &p);
+}
+
+/* Undo of a check-in: the appointment returns to the status it had before
+ * its patient arrived. */
+static int restore_appointment(fd_ctx *ctx, int64_t appointment_id)
+{
+	db_params p;
+
+	if (!appointment_id)
+		return FD_OK;
+	dbp_init(&p);
+	dbp_int(&p, appointment_id);
+	return db_exec(ctx,
+		       "UPDATE appointments SET status = appointment_status_before_arrival(id)"
+		       " WHERE id = $1 AND status IN ('arrived', 'checked_in', 'in_room')",
 		       &p);
 }
 
@@ -368,7 +354,7 @@ int handle_checkin_check_in(fd_ctx *ctx, const ProtobufCMessage *in, ProtobufCMe
 	    (a.appointment_id && already_open(ctx, "v.appointment_id", a.appointment_id) != FD_OK) ||
 	    already_open(ctx, "v.patient_id", a.patient_id) != FD_OK)
 		return ctx->status.code;
-	if (readiness(ctx, a.patient_id, &gaps, &n_gaps, &kinds, &checked) != FD_OK)
+	if (checkin_readiness(ctx, a.patient_id, &gaps, &n_gaps, &kinds, &checked) != FD_OK)
 		return ctx->status.code;
 	if (n_gaps && !req->override_readiness)
 		return fd_fail(&ctx->status, FD_FAILED_PRECONDITION,
@@ -482,7 +468,9 @@ static int step(fd_ctx *ctx, const struct current_visit *c, const char *status, 
 	dbp_text(&p, status);
 	if (db_set_reason(ctx, *reason ? reason : status) != FD_OK ||
 	    db_exec(ctx, "UPDATE visits SET status = $2 WHERE id = $1", &p) != FD_OK ||
-	    follow_appointment(ctx, c->appointment_id, appointment_status_for(status)) != FD_OK)
+	    (strcmp(status, "undone") == 0
+		     ? restore_appointment(ctx, c->appointment_id)
+		     : follow_appointment(ctx, c->appointment_id, appointment_status_for(status))) != FD_OK)
 		return ctx->status.code;
 	return announce(ctx, c->id, status);
 }
@@ -761,7 +749,8 @@ int checkin_no_show_run(PGconn *conn)
 		    "    AND a.starts_at + make_interval(mins => cs.no_show_after_min) < now()"
 		    "    AND ((a.starts_at AT TIME ZONE l.time_zone)::date < (now() AT TIME ZONE l.time_zone)::date"
 		    "         OR (now() AT TIME ZONE l.time_zone)::time >= cs.no_show_sweep_at)"
-		    "    AND NOT EXISTS (SELECT 1 FROM visits v WHERE v.appointment_id = a.id)"
+		    "    AND NOT EXISTS (SELECT 1 FROM visits v WHERE v.appointment_id = a.id"
+		    "                    AND v.status <> 'undone')"
 		    "  ORDER BY a.starts_at LIMIT 500 FOR UPDATE OF a SKIP LOCKED)"
 		    " UPDATE appointments SET status = 'no_show' FROM due WHERE appointments.id = due.id"
 		    " RETURNING pg_notify('" DB_EVENT_CHANNEL "',"

@@ -62,7 +62,7 @@ static bool up(void)
 		 "  WHERE p.code IN ('tdoc', 'tdoc2') AND l.code = 'tst';"
 		 "INSERT INTO appointment_types (code, name, duration_min) VALUES ('tst-visit', 'Test visit', 20);"
 		 "INSERT INTO resources (location_id, code, name, kind) SELECT id, c, c, 'exam_room'"
-		 "  FROM locations, unnest(ARRAY['tst-room1', 'tst-room2', 'tst-room3']) c WHERE code = 'tst';"
+		 "  FROM locations, unnest(ARRAY['tst-room1', 'tst-room2', 'tst-room3', 'tst-room4']) c WHERE code = 'tst';"
 		 "INSERT INTO checkin_settings (location_id, late_after_min, no_show_after_min,"
 		 "  no_show_sweep_at, alert_checked_in_min) SELECT id, 10, 30, '00:00', 20"
 		 "  FROM locations WHERE code = 'tst';",
@@ -447,7 +447,7 @@ static void impossible_steps_are_refused_naming_the_allowed_ones(void)
 	CHECK_INT(set_status(v, "undone", "oops", &st), FD_FAILED_PRECONDITION);
 }
 
-static void leaving_unseen_cancels_and_undo_allows_a_new_check_in(void)
+static void leaving_unseen_cancels_and_undo_restores_the_appointment(void)
 {
 	fd_status st;
 	CHECK(up());
@@ -463,11 +463,37 @@ static void leaving_unseen_cancels_and_undo_allows_a_new_check_in(void)
 	int64_t v2 = check_in(desk, appt2, NULL, false, &st);
 	CHECK(v2 > 0);
 	CHECK_INT(set_status(v2, "undone", "", &st), FD_INVALID_ARGUMENT); /* needs a reason */
+	CHECK_STR(appt_status(appt2), "checked_in");
 	CHECK_INT(set_status(v2, "undone", "wrong patient", &st), FD_OK);
+	/* The appointment is expected again, as it was before the patient
+	 * arrived, and its history says the arrival was undone and why. */
+	CHECK_STR(appt_status(appt2), "booked");
+	CHECK_INT(scalar("SELECT count(*) FROM appointment_history WHERE appointment_id = %lld"
+			 " AND action = 'arrival_undone' AND from_status = 'checked_in'"
+			 " AND to_status = 'booked' AND reason = 'wrong patient'",
+			 appt2),
+		  1);
 	/* Undone visits owe nothing and the appointment can be checked in again. */
 	CHECK_INT(scalar("SELECT coalesce(patient_balance_due(patient_id), 0) FROM visits WHERE id = %lld", v2), 0);
 	int64_t v3 = check_in(desk, appt2, NULL, false, &st);
 	CHECK(v3 > 0 && v3 != v2);
+	CHECK_STR(appt_status(appt2), "checked_in");
+
+	/* A confirmed appointment returns to confirmed, also from a room. */
+	int64_t appt3 = appointment(ready_patient("Undo2", 0), -2, "confirmed");
+	int64_t v4 = check_in(desk, appt3, NULL, false, &st);
+	CHECK_INT(room(v4, "tst-room4", NULL, &st), FD_OK);
+	CHECK_STR(appt_status(appt3), "in_room");
+	CHECK_INT(set_status(v4, "undone", "checked in the wrong appointment", &st), FD_OK);
+	CHECK_STR(appt_status(appt3), "confirmed");
+
+	/* The database allows that move back only for an undone check-in: an
+	 * appointment whose visit is open cannot be pushed back by hand. */
+	char sql[160];
+	snprintf(sql, sizeof sql, "UPDATE appointments SET status = 'booked' WHERE id = %lld",
+		 (long long)appt2);
+	CHECK(tp_db_exec(db, sql) != 0);
+	CHECK_STR(appt_status(appt2), "checked_in");
 }
 
 /* --- two desks at once ----------------------------------------------- */
@@ -578,6 +604,74 @@ static void the_board_orders_by_stage_and_flags_lateness_and_long_waits(void)
 		  1);
 	req.location = "nowhere";
 	CHECK_INT(call(desk, "Board", &req.base, &rep, &st), FD_NOT_FOUND);
+}
+
+/* The position of appointment appt in the board's expected list, or -1. */
+static int expected_at(const Frontdesk__V1__BoardReply *b, int64_t appt)
+{
+	for (size_t i = 0; i < b->n_expected; i++)
+		if (b->expected[i]->appointment_id == appt)
+			return (int)i;
+	return -1;
+}
+
+static bool has_gap(const Frontdesk__V1__ExpectedPatient *e, const char *kind)
+{
+	for (size_t i = 0; i < e->n_readiness_gaps; i++)
+		if (strncmp(e->readiness_gaps[i], kind, strlen(kind)) == 0)
+			return true;
+	return false;
+}
+
+static void the_board_lists_who_is_expected_with_their_readiness_gaps(void)
+{
+	fd_status st;
+	ProtobufCMessage *rep;
+	CHECK(up());
+	int64_t ready = appointment(ready_patient("ExpReady", 0), 30, "booked");
+	int64_t gaps = appointment(new_patient("ExpGaps"), 45, "confirmed");
+	int64_t later = appointment(ready_patient("ExpLater", 0), 300, "booked");
+	int64_t here = appointment(ready_patient("ExpHere", 0), 10, "booked");
+	int64_t late = appointment(ready_patient("ExpLate", 0), -20, "booked");
+	int64_t gone = appointment(ready_patient("ExpGone", 0), 20, "cancelled");
+	CHECK(check_in(desk, here, NULL, false, &st) > 0);
+
+	Frontdesk__V1__BoardRequest req = FRONTDESK__V1__BOARD_REQUEST__INIT;
+	CHECK_INT(call(desk, "Board", &req.base, &rep, &st), FD_OK);
+	if (rep) /* not asked: none listed */
+		CHECK_INT(((Frontdesk__V1__BoardReply *)rep)->n_expected, 0);
+	drop(rep);
+
+	req.expected_within_min = 120;
+	CHECK_INT(call(desk, "Board", &req.base, &rep, &st), FD_OK);
+	if (!rep)
+		return;
+	Frontdesk__V1__BoardReply *b = (void *)rep;
+	int i_ready = expected_at(b, ready), i_gaps = expected_at(b, gaps), i_late = expected_at(b, late);
+	CHECK(i_late >= 0 && i_ready > i_late && i_gaps > i_ready); /* by start */
+	CHECK_INT(expected_at(b, later), -1);			      /* beyond 120 minutes */
+	CHECK_INT(expected_at(b, here), -1);			      /* already arrived */
+	CHECK_INT(expected_at(b, gone), -1);			      /* cancelled */
+	if (i_ready >= 0 && i_gaps >= 0 && i_late >= 0) {
+		const Frontdesk__V1__ExpectedPatient *r = b->expected[i_ready], *g = b->expected[i_gaps];
+		CHECK(r->ready);
+		CHECK_INT(r->n_readiness_gaps, 0);
+		CHECK_STR(r->patient_name, "ExpReady, Pat");
+		CHECK_STR(r->provider, "tdoc");
+		CHECK(r->minutes_until >= 28 && r->minutes_until <= 30);
+		CHECK(!g->ready);
+		CHECK_STR(g->appointment_status, "confirmed");
+		CHECK(has_gap(g, "insurance_missing"));
+		CHECK(has_gap(g, "form_missing"));
+		CHECK(b->expected[i_late]->minutes_until < 0);
+	}
+	drop(rep);
+	/* Readiness read for the board is a patient-data access: audited. */
+	CHECK(scalar("SELECT count(*) FROM audit_log WHERE method LIKE '%%Checkin/Board'"
+		     " AND patient_id = (SELECT patient_id FROM appointments WHERE id = %lld)",
+		     gaps) >= 1);
+	req.expected_within_min = 721;
+	CHECK_INT(call(desk, "Board", &req.base, &rep, &st), FD_INVALID_ARGUMENT);
 }
 
 static int count_events(fd_events *ev, const char *topic, const char *subject, int wait_ms)
@@ -811,12 +905,17 @@ static void the_sweep_marks_no_shows_nobody_arrived_for(void)
 	int64_t recent = appointment(new_patient("NotYet"), -10, "confirmed");
 	int64_t came = appointment(ready_patient("Came", 0), -90, "booked");
 	CHECK(check_in(desk, came, NULL, false, &st) > 0);
+	/* A check-in that was undone does not count as arriving. */
+	int64_t undone = appointment(ready_patient("Undone", 0), -90, "booked");
+	int64_t uv = check_in(desk, undone, NULL, false, &st);
+	CHECK_INT(set_status(uv, "undone", "wrong patient", &st), FD_OK);
 	PGconn *c = tp_db_connect(db);
 	CHECK(checkin_no_show_run(c) >= 1);
 	PQfinish(c);
 	CHECK_STR(appt_status(gone), "no_show");
 	CHECK_STR(appt_status(recent), "confirmed");
 	CHECK_STR(appt_status(came), "checked_in");
+	CHECK_STR(appt_status(undone), "no_show");
 	CHECK_INT(scalar("SELECT count(*) FROM appointment_history WHERE appointment_id = %lld"
 			 " AND to_status = 'no_show' AND reason = 'no-show sweep'",
 			 gone),
@@ -957,9 +1056,10 @@ TH_MAIN(TH_CASE(checking_in_a_booked_appointment_records_arrival_copay_and_who),
 	TH_CASE(appointments_that_cannot_be_checked_in_are_refused),
 	TH_CASE(every_flow_step_is_stamped_and_moves_the_appointment),
 	TH_CASE(impossible_steps_are_refused_naming_the_allowed_ones),
-	TH_CASE(leaving_unseen_cancels_and_undo_allows_a_new_check_in),
+	TH_CASE(leaving_unseen_cancels_and_undo_restores_the_appointment),
 	TH_CASE(desks_checking_in_one_appointment_at_once_admit_one),
 	TH_CASE(the_board_orders_by_stage_and_flags_lateness_and_long_waits),
+	TH_CASE(the_board_lists_who_is_expected_with_their_readiness_gaps),
 	TH_CASE(rooming_a_patient_tells_the_providers_station),
 	TH_CASE(payments_settle_the_copay_with_receipts_voids_and_refunds),
 	TH_CASE(the_days_ledger_reconciles_to_the_cent),

@@ -85,6 +85,12 @@ expect "the demo board" 0 "$desk" --json board
 json_has "the demo board shows today's arrivals, one in a room" 'len(d["visits"]) >= 3 and any(v["status"] == "in_room" for v in d["visits"])'
 json_has "the demo walk-in waiting 25 minutes is flagged" 'any(v["walk_in"] and v["waiting_too_long"] for v in d["visits"])'
 
+expect "the board with who is expected" 0 "$desk" --json board --expected 30
+json_has "the expected patient is listed with the gaps to fix before arrival" 'any(e["appointment_id"] == '"$appt"' and not e["ready"] and any(g.startswith("insurance_missing") for g in e["readiness_gaps"]) for e in d["expected"])'
+expect "the board's expected list in text" 0 "$desk" board --expected 30
+if grep -q "^Expected: " "$work/out" && grep -q "insurance_missing" "$work/out"; then
+	ok "the text board shows who is expected and what is missing"; else bad "the text board shows who is expected and what is missing" "$(cat "$work/out")"; fi
+expect "more than 12 hours ahead is refused (64)" 64 "$desk" board --expected 721
 expect "check-in with readiness gaps is refused (65)" 65 "$desk" checkin "$appt"
 if grep -q "not ready for check-in" "$work/err" && grep -q "insurance_missing" "$work/err"; then
 	ok "the refusal names the gaps"; else bad "the refusal names the gaps" "$(cat "$work/err")"; fi
@@ -104,9 +110,11 @@ expect "with_provider before a room is refused (65)" 65 "$desk" visit status "$v
 if grep -q "allowed: in_room, left_without_being_seen, undone" "$work/err"; then
 	ok "the refusal names the allowed steps"; else bad "the refusal names the allowed steps" "$(cat "$work/err")"; fi
 expect "an unknown visit (66)" 66 "$desk" visit status 99999999 checked_out
-expect "room the patient" 0 "$desk" --json visit room "$visit" --room "$room" --provider lee
+expect "room the patient (desk room VISIT, the issue's spelling)" 0 "$desk" --json room "$visit" --room "$room" --provider lee
 json_has "the patient is in the room with the provider" 'd["visit"]["status"] == "in_room" and d["visit"]["room"] == "'"$room"'" and d["visit"]["provider"] == "lee"'
 expect "with the provider" 0 "$desk" visit status "$visit" with_provider
+expect "desk room with a word that is not a visit id (64)" 64 "$desk" room lounge --room "$room"
+expect "desk room list is still the rooms" 0 "$desk" --json room list
 
 expect "three decimals are refused (64)" 64 "$desk" pay "$visit" --amount 25.005 --method cash
 expect "a negative amount is refused (64)" 64 "$desk" pay "$visit" --amount -5 --method cash

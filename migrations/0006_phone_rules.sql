@@ -1,0 +1,2 @@
+-- 0006_phone_rules: placeholder, filled by its owner this session.
+SELECT 1;
