@@ -1,3 +1,7 @@
+-- Gaps in the flow, closed: undoing a check-in puts the appointment back
+-- where it was before the patient arrived (below), and a freed slot goes to
+-- any waitlist patient it fits, not only those waiting for its type (end).
+--
 -- Undoing a check-in puts the appointment back where it was before the
 -- patient arrived.
 --
@@ -81,5 +85,66 @@ BEGIN
     VALUES (NEW.id, who, 'edited', OLD.status, NEW.status, NEW.starts_at, why);
   END IF;
   RETURN NEW;
+END
+$$;
+
+-- A freed slot goes to the waitlist's first patient it fits, whatever type
+-- they are waiting for: a cancelled 30-minute check-up can become a
+-- follow-up for someone who asked for one sooner. 0003 offered a slot only
+-- to entries of the cancelled appointment's type, so a clinic with a long
+-- follow-up list left freed check-up time empty.
+--
+-- Candidates: waiting entries at the location whose type the provider
+-- offers (the freed type included), that name this provider or none, and
+-- whose weekdays, time of day and dates match; in priority then request
+-- order (the first 50: the rest wait for the next freed slot). The first
+-- for which open_slots() still offers this very start for their own type
+-- (its duration, buffers, grid, notice, per-day limit, rooms) gets the
+-- offer, which holds the provider's time for that type. Returns the offer
+-- id, or NULL when nobody fits.
+CREATE OR REPLACE FUNCTION waitlist_offer_slot(p_provider bigint, p_location bigint, p_type bigint,
+                                               p_start timestamptz) RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+  zone text := (SELECT time_zone FROM locations WHERE id = p_location);
+  local timestamp := p_start AT TIME ZONE zone;
+  entry waitlist_entries%ROWTYPE;
+  offer bigint;
+BEGIN
+  FOR entry IN
+    SELECT w.* FROM waitlist_entries w
+     WHERE w.status = 'waiting' AND w.location_id = p_location
+       AND (w.type_id = p_type OR EXISTS (SELECT 1 FROM provider_types pt
+                                          WHERE pt.provider_id = p_provider AND pt.type_id = w.type_id))
+       AND (w.provider_id IS NULL OR w.provider_id = p_provider)
+       AND (cardinality(w.weekdays) = 0 OR extract(isodow FROM local)::int = ANY (w.weekdays))
+       AND (w.time_of_day = 'any' OR (w.time_of_day = 'morning') = (local::time < '12:00'))
+       AND (w.from_date IS NULL OR local::date >= w.from_date)
+       AND (w.to_date IS NULL OR local::date <= w.to_date)
+       AND NOT EXISTS (SELECT 1 FROM waitlist_offers o WHERE o.entry_id = w.id
+                          AND o.provider_id = p_provider AND o.starts_at = p_start)
+       AND NOT EXISTS (SELECT 1 FROM appointments a WHERE a.patient_id = w.patient_id
+                          AND appointment_status_active(a.status) AND a.starts_at = p_start)
+     ORDER BY w.priority, w.requested_at, w.id
+     LIMIT 50 FOR UPDATE SKIP LOCKED
+  LOOP
+    CONTINUE WHEN NOT EXISTS (SELECT 1 FROM open_slots(entry.type_id, p_location, ARRAY[p_provider],
+                                                      p_start, p_start + interval '1 minute') s
+                               WHERE s.starts_at = p_start);
+    INSERT INTO waitlist_offers (entry_id, provider_id, location_id, type_id, starts_at,
+                                 blocked_from, blocked_until, expires_at)
+    SELECT entry.id, p_provider, p_location, t.id, p_start,
+           p_start - make_interval(mins => t.buffer_before_min),
+           p_start + make_interval(mins => t.duration_min + t.buffer_after_min),
+           least(p_start, now() + make_interval(mins => coalesce(
+             (SELECT s.offer_hold_min FROM waitlist_settings s WHERE s.location_id = p_location), 30)))
+      FROM appointment_types t WHERE t.id = entry.type_id
+    ON CONFLICT DO NOTHING RETURNING id INTO offer;
+    CONTINUE WHEN offer IS NULL;
+    UPDATE waitlist_entries SET status = 'offered', updated_at = now() WHERE id = entry.id;
+    PERFORM pg_notify('frontdesk_events', 'waitlist.offer' || chr(9) || 'waitlist:' || entry.id);
+    RETURN offer;
+  END LOOP;
+  RETURN NULL;
 END
 $$;

@@ -413,6 +413,80 @@ static void a_removed_entry_passes_its_offer_on(void)
 	CHECK_STR(offer, when);
 }
 
+/* Adds a type of `minutes` (30-minute grid) and has the provider offer
+ * it along with the types it had. */
+static bool also_offers(const char *provider, char **types, size_t n_types, const char *type,
+			int minutes)
+{
+	Frontdesk__V1__SaveTypeRequest tr = FRONTDESK__V1__SAVE_TYPE_REQUEST__INIT;
+	Frontdesk__V1__AppointmentType t = FRONTDESK__V1__APPOINTMENT_TYPE__INIT;
+	Frontdesk__V1__SaveProviderRequest pr = FRONTDESK__V1__SAVE_PROVIDER_REQUEST__INIT;
+	char *locations[] = { "tst" };
+	fd_status st;
+
+	t.code = (char *)type;
+	t.name = "Waitlist other type";
+	t.duration_min = minutes;
+	t.grid_min = 30;
+	t.horizon_days = 730;
+	tr.type = &t;
+	tr.no_reminders = true;
+	pr.code = (char *)provider;
+	pr.display_name = "Dr. Wait";
+	pr.locations = locations;
+	pr.n_locations = 1;
+	pr.types = types;
+	pr.n_types = n_types;
+	if (call(admin, "SaveType", &tr.base, &st) != FD_OK ||
+	    call(admin, "SaveProvider", &pr.base, &st) != FD_OK) {
+		th_fail(__FILE__, __LINE__, "setup: %s", st.message);
+		return false;
+	}
+	return true;
+}
+
+static void a_freed_slot_goes_to_a_patient_waiting_for_another_type_that_fits(void)
+{
+	char *types[] = { "wl-x1", "wl-x2", "wl-x3" };
+	int64_t a = new_patient(), b = new_patient(), long_wait = new_patient(), other = new_patient();
+	int64_t appt, after, e_long, e_other, booked = 0;
+	char when[32], next[32], status[16], offer[32], sql[200];
+	fd_status st;
+
+	CHECK(up());
+	CHECK(bookable("wl-x", "wl-x1"));
+	CHECK(also_offers("wl-x", types, 2, "wl-x2", 30));
+	CHECK(also_offers("wl-x", types, 3, "wl-x3", 60));
+	at(when, sizeof when, 2, "10:00");
+	at(next, sizeof next, 2, "10:30");
+	CHECK_MSG(book(a, "wl-x", "wl-x1", when, &appt, &st) == FD_OK, "%s", st.message);
+	CHECK_MSG(book(b, "wl-x", "wl-x1", next, &after, &st) == FD_OK, "%s", st.message);
+	/* The urgent entry needs an hour (10:30 is taken, so it cannot fit at
+	 * 10:00); the routine one wants 30 minutes of another type. */
+	CHECK_MSG(wait_add(long_wait, "wl-x3", 1, NULL, 0, &e_long, &st) == FD_OK, "%s", st.message);
+	CHECK_MSG(wait_add(other, "wl-x2", 3, NULL, 0, &e_other, &st) == FD_OK, "%s", st.message);
+	CHECK_MSG(cancel(appt, &st) == FD_OK, "%s", st.message);
+	CHECK(entry_state(e_long, status, sizeof status, offer, sizeof offer) == 0);
+	CHECK_STR(status, "waiting");
+	CHECK(entry_state(e_other, status, sizeof status, offer, sizeof offer) == 0);
+	CHECK_STR(status, "offered");
+	CHECK_STR(offer, when);
+	/* Accepting books the type the patient waited for. */
+	CHECK_MSG(answer("AcceptOffer", e_other, &booked, &st) == FD_OK, "%s", st.message);
+	snprintf(sql, sizeof sql,
+		 "SELECT count(*) FROM appointments a JOIN appointment_types t ON t.id = a.type_id"
+		 " WHERE a.id = %lld AND t.code = 'wl-x2' AND a.patient_id = %lld",
+		 (long long)booked, (long long)other);
+	CHECK_INT(tp_db_scalar(db, sql), 1);
+
+	/* Freeing 10:30 too: 10:30-11:30 is free, so the hour fits there and
+	 * goes to the urgent entry. */
+	CHECK_MSG(cancel(after, &st) == FD_OK, "%s", st.message);
+	CHECK(entry_state(e_long, status, sizeof status, offer, sizeof offer) == 0);
+	CHECK_STR(status, "offered");
+	CHECK_STR(offer, next);
+}
+
 /* Two desks accepting the same offer at the same moment. */
 struct racing_accept {
 	pthread_t thread;
@@ -651,6 +725,7 @@ TH_MAIN(TH_CASE(cancel_frees_the_slot_and_offers_it_to_the_waitlist),
 	TH_CASE(two_desks_accepting_at_once_book_once),
 	TH_CASE(an_expired_offer_moves_on_and_a_declined_one_too),
 	TH_CASE(a_removed_entry_passes_its_offer_on),
+	TH_CASE(a_freed_slot_goes_to_a_patient_waiting_for_another_type_that_fits),
 	TH_CASE(a_rescheduled_appointments_old_slot_goes_to_the_waitlist),
 	TH_CASE(a_clinic_sets_how_long_an_offer_holds),
 	TH_CASE(bad_waitlist_requests_get_clear_statuses),
