@@ -81,19 +81,20 @@ static int call(fd_client *c, const char *method, const ProtobufCMessage *req, f
 	return rc;
 }
 
-/* A 30-minute type on a 30-minute grid and a provider offering it at
- * 'tst', Monday-Friday 09:00-12:00. */
-static bool bookable(const char *provider, const char *type)
+/* Saves a type of `minutes` (30-minute grid) and has the provider offer
+ * exactly `types` (which name it) at 'tst'. */
+static bool also_offers(const char *provider, char **types, size_t n_types, const char *type,
+			int minutes)
 {
 	Frontdesk__V1__SaveTypeRequest tr = FRONTDESK__V1__SAVE_TYPE_REQUEST__INIT;
 	Frontdesk__V1__AppointmentType t = FRONTDESK__V1__APPOINTMENT_TYPE__INIT;
 	Frontdesk__V1__SaveProviderRequest pr = FRONTDESK__V1__SAVE_PROVIDER_REQUEST__INIT;
-	char *locations[] = { "tst" }, *types[] = { (char *)type };
+	char *locations[] = { "tst" };
 	fd_status st;
 
 	t.code = (char *)type;
 	t.name = "Waitlist type";
-	t.duration_min = 30;
+	t.duration_min = minutes;
 	t.grid_min = 30;
 	t.horizon_days = 730;
 	tr.type = &t;
@@ -103,12 +104,24 @@ static bool bookable(const char *provider, const char *type)
 	pr.locations = locations;
 	pr.n_locations = 1;
 	pr.types = types;
-	pr.n_types = 1;
+	pr.n_types = n_types;
 	if (call(admin, "SaveType", &tr.base, &st) != FD_OK ||
 	    call(admin, "SaveProvider", &pr.base, &st) != FD_OK) {
 		th_fail(__FILE__, __LINE__, "setup: %s", st.message);
 		return false;
 	}
+	return true;
+}
+
+/* A 30-minute type on a 30-minute grid and a provider offering it at
+ * 'tst', Monday-Friday 09:00-12:00. */
+static bool bookable(const char *provider, const char *type)
+{
+	char *types[] = { (char *)type };
+	fd_status st;
+
+	if (!also_offers(provider, types, 1, type, 30))
+		return false;
 	for (int wd = 1; wd <= 5; wd++) {
 		Frontdesk__V1__AddTemplateRequest req = FRONTDESK__V1__ADD_TEMPLATE_REQUEST__INIT;
 		Frontdesk__V1__TemplateWindow w = FRONTDESK__V1__TEMPLATE_WINDOW__INIT;
@@ -411,38 +424,6 @@ static void a_removed_entry_passes_its_offer_on(void)
 	CHECK(entry_state(ec, status, sizeof status, offer, sizeof offer) == 0);
 	CHECK_STR(status, "offered");
 	CHECK_STR(offer, when);
-}
-
-/* Adds a type of `minutes` (30-minute grid) and has the provider offer
- * it along with the types it had. */
-static bool also_offers(const char *provider, char **types, size_t n_types, const char *type,
-			int minutes)
-{
-	Frontdesk__V1__SaveTypeRequest tr = FRONTDESK__V1__SAVE_TYPE_REQUEST__INIT;
-	Frontdesk__V1__AppointmentType t = FRONTDESK__V1__APPOINTMENT_TYPE__INIT;
-	Frontdesk__V1__SaveProviderRequest pr = FRONTDESK__V1__SAVE_PROVIDER_REQUEST__INIT;
-	char *locations[] = { "tst" };
-	fd_status st;
-
-	t.code = (char *)type;
-	t.name = "Waitlist other type";
-	t.duration_min = minutes;
-	t.grid_min = 30;
-	t.horizon_days = 730;
-	tr.type = &t;
-	tr.no_reminders = true;
-	pr.code = (char *)provider;
-	pr.display_name = "Dr. Wait";
-	pr.locations = locations;
-	pr.n_locations = 1;
-	pr.types = types;
-	pr.n_types = n_types;
-	if (call(admin, "SaveType", &tr.base, &st) != FD_OK ||
-	    call(admin, "SaveProvider", &pr.base, &st) != FD_OK) {
-		th_fail(__FILE__, __LINE__, "setup: %s", st.message);
-		return false;
-	}
-	return true;
 }
 
 static void a_freed_slot_goes_to_a_patient_waiting_for_another_type_that_fits(void)
