@@ -96,8 +96,10 @@ $$;
 --
 -- Candidates: waiting entries at the location whose type the provider
 -- offers (the freed type included), that name this provider or none, and
--- whose weekdays, time of day and dates match; in priority then request
--- order (the first 50: the rest wait for the next freed slot). The first
+-- whose weekdays, time of day and dates match; by priority, then those
+-- waiting for the freed type itself (the slot is shaped for it: length,
+-- rooms), then request time (the first 50: the rest wait for the next
+-- freed slot). The first
 -- for which open_slots() still offers this very start for their own type
 -- (its duration, buffers, grid, notice, per-day limit, rooms) gets the
 -- offer, which holds the provider's time for that type. Returns the offer
@@ -125,7 +127,7 @@ BEGIN
                           AND o.provider_id = p_provider AND o.starts_at = p_start)
        AND NOT EXISTS (SELECT 1 FROM appointments a WHERE a.patient_id = w.patient_id
                           AND appointment_status_active(a.status) AND a.starts_at = p_start)
-     ORDER BY w.priority, w.requested_at, w.id
+     ORDER BY w.priority, w.type_id <> p_type, w.requested_at, w.id
      LIMIT 50 FOR UPDATE SKIP LOCKED
   LOOP
     CONTINUE WHEN NOT EXISTS (SELECT 1 FROM open_slots(entry.type_id, p_location, ARRAY[p_provider],

@@ -41,6 +41,12 @@ json_check() {
 		ok "$1"; else bad "$1" "$(tail -c 400 "$work/pyerr")"; fi
 }
 
+# json_get PYTHON-EXPR: prints EXPR with d = the last JSON output.
+json_get() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print($1)" "$work/out"; }
+
+# sql SQL: runs SQL on the test's database, values only.
+sql() { psql -qtA -d "$db" -c "$1"; }
+
 # cli_start NAME: database t_NAME_PID (migrated, demo clinic with password
 # test-password-1), a server on private ipc:// URLs, FRONTDESK_SERVER and a
 # private XDG_CONFIG_HOME exported.

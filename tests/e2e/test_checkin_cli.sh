@@ -8,55 +8,9 @@
 # Prints "@@ passed=P failed=F" for tests/run.sh.
 set -uo pipefail
 
-bin=${FRONTDESK_BIN_DIR:?run through tests/run.sh}
-desk=$bin/desk
-pass=0 fail=0
-work=$(mktemp -d)
-db=t_checkin_cli_$$
-sock=ipc:///tmp/fdt-checkin-$$.sock
-events=ipc:///tmp/fdt-checkin-ev-$$.sock
-server_pid=
-
-cleanup() {
-	if [ -n "$server_pid" ]; then
-		kill -TERM "$server_pid" 2>/dev/null
-		wait "$server_pid" 2>/dev/null
-	fi
-	rm -rf "$work"
-}
-trap cleanup EXIT
-
-ok() { pass=$((pass + 1)); echo "  ok   $1"; }
-bad() { fail=$((fail + 1)); echo "  FAIL $1"; [ -n "${2:-}" ] && echo "    $2"; }
-
-# expect NAME RC COMMAND...: runs COMMAND, compares its exit code.
-expect() {
-	local name=$1 want=$2
-	shift 2
-	"$@" >"$work/out" 2>"$work/err"
-	local got=$?
-	if [ "$got" = "$want" ]; then ok "$name"; else
-		bad "$name" "exit $got, wanted $want: $(head -c 400 "$work/err")"
-	fi
-}
-# json_has NAME PYTHON-EXPR: evaluates EXPR with d = the JSON in $work/out.
-json_has() {
-	if python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert $2" "$work/out" 2>/dev/null; then
-		ok "$1"; else bad "$1" "$(head -c 400 "$work/out")"; fi
-}
-json_get() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print($1)" "$work/out"; }
-sql() { psql -qtA -d "$db" -c "$1"; }
-
-export XDG_CONFIG_HOME=$work/config FRONTDESK_SERVER=$sock
-export FRONTDESK_DB="dbname=$db" FRONTDESK_PASSWORD_HASH_COST=min
-unset FRONTDESK_TOKEN FRONTDESK_PASSWORD
-
-psql -q -d postgres -c "CREATE DATABASE $db" >/dev/null
-"$bin/frontdeskd" migrate up >/dev/null
-FRONTDESK_DEMO_PASSWORD=test-password-1 "$bin/frontdeskd" seed-demo >/dev/null
-"$bin/frontdeskd" --listen="$sock" --events-listen="$events" serve 2>"$work/server.log" &
-server_pid=$!
-for _ in $(seq 100); do "$desk" ping >/dev/null 2>&1 && break; sleep 0.1; done
+# shellcheck source=tests/e2e/cli_lib.sh
+. "$(dirname "$0")/cli_lib.sh"
+cli_start checkin_cli
 
 # A patient with no forms and no insurance (so readiness has gaps), whose
 # name carries a terminal escape, booked at 'main' starting now (so it is
@@ -82,11 +36,11 @@ expect "front desk login" 0 env FRONTDESK_PASSWORD=test-password-1 "$desk" login
 expect "checkin --help" 0 "$desk" checkin --help
 expect "checkin needs an appointment or a walk-in (64)" 64 "$desk" checkin
 expect "the demo board" 0 "$desk" --json board
-json_has "the demo board shows today's arrivals, one in a room" 'len(d["visits"]) >= 3 and any(v["status"] == "in_room" for v in d["visits"])'
-json_has "the demo walk-in waiting 25 minutes is flagged" 'any(v["walk_in"] and v["waiting_too_long"] for v in d["visits"])'
+json_check "the demo board shows today's arrivals, one in a room" 'len(d["visits"]) >= 3 and any(v["status"] == "in_room" for v in d["visits"])'
+json_check "the demo walk-in waiting 25 minutes is flagged" 'any(v["walk_in"] and v["waiting_too_long"] for v in d["visits"])'
 
 expect "the board with who is expected" 0 "$desk" --json board --expected 30
-json_has "the expected patient is listed with the gaps to fix before arrival" 'any(e["appointment_id"] == '"$appt"' and not e["ready"] and any(g.startswith("insurance_missing") for g in e["readiness_gaps"]) for e in d["expected"])'
+json_check "the expected patient is listed with the gaps to fix before arrival" 'any(e["appointment_id"] == '"$appt"' and not e["ready"] and any(g.startswith("insurance_missing") for g in e["readiness_gaps"]) for e in d["expected"])'
 expect "the board's expected list in text" 0 "$desk" board --expected 30
 if grep -q "^Expected: " "$work/out" && grep -q "insurance_missing" "$work/out"; then
 	ok "the text board shows who is expected and what is missing"; else bad "the text board shows who is expected and what is missing" "$(cat "$work/out")"; fi
@@ -95,7 +49,7 @@ expect "check-in with readiness gaps is refused (65)" 65 "$desk" checkin "$appt"
 if grep -q "not ready for check-in" "$work/err" && grep -q "insurance_missing" "$work/err"; then
 	ok "the refusal names the gaps"; else bad "the refusal names the gaps" "$(cat "$work/err")"; fi
 expect "check-in with an override" 0 "$desk" --json checkin "$appt" --override "forms on paper today"
-json_has "the visit is checked in with the gaps recorded" 'd["visit"]["status"] == "checked_in" and "insurance_missing" in d["visit"]["readiness_gaps"]'
+json_check "the visit is checked in with the gaps recorded" 'd["visit"]["status"] == "checked_in" and "insurance_missing" in d["visit"]["readiness_gaps"]'
 visit=$(json_get 'd["visit"]["id"]')
 expect "the same appointment again is taken (65)" 65 "$desk" checkin "$appt" --override "again"
 if grep -q "already checked in by reception1 at desk front-1" "$work/err"; then
@@ -111,7 +65,7 @@ if grep -q "allowed: in_room, left_without_being_seen, undone" "$work/err"; then
 	ok "the refusal names the allowed steps"; else bad "the refusal names the allowed steps" "$(cat "$work/err")"; fi
 expect "an unknown visit (66)" 66 "$desk" visit status 99999999 checked_out
 expect "room the patient (desk room VISIT, the issue's spelling)" 0 "$desk" --json room "$visit" --room "$room" --provider lee
-json_has "the patient is in the room with the provider" 'd["visit"]["status"] == "in_room" and d["visit"]["room"] == "'"$room"'" and d["visit"]["provider"] == "lee"'
+json_check "the patient is in the room with the provider" 'd["visit"]["status"] == "in_room" and d["visit"]["room"] == "'"$room"'" and d["visit"]["provider"] == "lee"'
 expect "with the provider" 0 "$desk" visit status "$visit" with_provider
 expect "desk room with a word that is not a visit id (64)" 64 "$desk" room lounge --room "$room"
 expect "desk room list is still the rooms" 0 "$desk" --json room list
@@ -120,48 +74,40 @@ expect "three decimals are refused (64)" 64 "$desk" pay "$visit" --amount 25.005
 expect "a negative amount is refused (64)" 64 "$desk" pay "$visit" --amount -5 --method cash
 expect "a check without its number is refused (65)" 65 "$desk" pay "$visit" --amount 25 --method check
 expect "pay by check" 0 "$desk" --json pay "$visit" --amount 25.5 --method check --check-number 1001
-json_has "the check payment is 2550 cents with its number" 'd["payment"]["amount_cents"] == 2550 and d["payment"]["check_number"] == "1001" and "Check number: 1001" in d["receipt_text"]'
+json_check "the check payment is 2550 cents with its number" 'd["payment"]["amount_cents"] == 2550 and d["payment"]["check_number"] == "1001" and "Check number: 1001" in d["receipt_text"]'
 check_id=$(json_get 'd["payment"]["id"]')
 expect "pay cash" 0 "$desk" pay "$visit" --amount 10.00 --method cash
 if grep -q "Receipt R" "$work/out" && grep -q "Payment: cash 10.00" "$work/out"; then
 	ok "the receipt is printed"; else bad "the receipt is printed" "$(cat "$work/out")"; fi
 number=$(sql "SELECT receipt_number FROM payments WHERE id = $check_id")
 expect "receipt by number" 0 "$desk" --json receipt --number "$number"
-json_has "the receipt is the check's" 'd["payment"]["id"] == '"$check_id"
+json_check "the receipt is the check's" 'd["payment"]["id"] == '"$check_id"
 expect "the front desk cannot void (77)" 77 "$desk" payment void "$check_id" --reason "bounced"
 expect "checkout" 0 "$desk" --json checkout "$visit"
-json_has "the visit is checked out and closed" 'd["visit"]["status"] == "checked_out" and d["visit"]["next_statuses"] == []'
+json_check "the visit is checked out and closed" 'd["visit"]["status"] == "checked_out" and d["visit"]["next_statuses"] == []'
 expect "a checked-out visit moves nowhere (65)" 65 "$desk" visit status "$visit" in_room
 
 expect "walk-in" 0 "$desk" --json checkin --walkin "$walkin" --type checkup --override "new patient"
-json_has "the walk-in has no appointment" 'd["visit"]["walk_in"] and d["visit"]["appointment_id"] == 0'
+json_check "the walk-in has no appointment" 'd["visit"]["walk_in"] and d["visit"]["appointment_id"] == 0'
 expect "balance" 0 "$desk" --json balance "$patient"
-json_has "the balance counts what was paid" 'd["paid_cents"] == 3550'
+json_check "the balance counts what was paid" 'd["paid_cents"] == 3550'
 
 expect "ledger" 0 "$desk" --json ledger
 direct=$(sql "SELECT coalesce(sum(CASE kind WHEN 'payment' THEN amount_cents ELSE -amount_cents END), 0)
                 FROM payments y JOIN visits v ON v.id = y.visit_id JOIN locations l ON l.id = v.location_id
                WHERE l.code = 'main' AND y.voided_at IS NULL
                  AND (y.received_at AT TIME ZONE l.time_zone)::date = (now() AT TIME ZONE l.time_zone)::date")
-json_has "the ledger total matches the payments" 'd["net_cents"] == '"$direct"' and sum(l["net_cents"] for l in d["lines"]) == d["net_cents"] and sum(l["net_cents"] for l in d["by_method"]) == d["net_cents"]'
+json_check "the ledger total matches the payments" 'd["net_cents"] == '"$direct"' and sum(l["net_cents"] for l in d["lines"]) == d["net_cents"] and sum(l["net_cents"] for l in d["by_method"]) == d["net_cents"]'
 expect "a ledger on Feb 30 is refused (65)" 65 "$desk" ledger --date 2026-02-30
 
 expect "timings are shown" 0 "$desk" --json checkin-settings
-json_has "main shows the defaults, not swept" 'd["settings"]["location"] == "main" and not d["settings"]["configured"] and not d["settings"]["no_show_sweep"]'
+json_check "main shows the defaults, not swept" 'd["settings"]["location"] == "main" and not d["settings"]["configured"] and not d["settings"]["no_show_sweep"]'
 expect "the front desk cannot save timings (77)" 77 "$desk" checkin-settings --late-after 5
 expect "minutes out of range are refused (64)" 64 "$desk" checkin-settings --late-after 0
 
 expect "billing login" 0 env FRONTDESK_PASSWORD=test-password-1 "$desk" login --user billing1 --desk front-2
 expect "billing voids the check" 0 "$desk" --json payment void "$check_id" --reason "check bounced"
-json_has "the payment is voided with its reason" 'd["payment"]["voided"] and d["payment"]["void_reason"] == "check bounced"'
+json_check "the payment is voided with its reason" 'd["payment"]["voided"] and d["payment"]["void_reason"] == "check bounced"'
 expect "a void needs a reason (64)" 64 "$desk" payment void "$check_id"
 
-kill -TERM "$server_pid"
-wait "$server_pid"
-rc=$?
-server_pid=
-if [ "$rc" = 0 ]; then ok "server exits 0 on SIGTERM"; else bad "server exits 0 on SIGTERM" "exit $rc"; fi
-psql -q -d postgres -c "DROP DATABASE $db" >/dev/null 2>&1
-
-echo "@@ passed=$pass failed=$fail"
-[ "$fail" = 0 ]
+cli_finish

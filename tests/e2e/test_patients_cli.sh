@@ -6,56 +6,9 @@
 # "@@ passed=P failed=F" for tests/run.sh.
 set -uo pipefail
 
-bin=${FRONTDESK_BIN_DIR:?run through tests/run.sh}
-desk=$bin/desk
-pass=0 fail=0
-work=$(mktemp -d)
-db=t_patients_cli_$$
-sock=ipc:///tmp/fdt-pat-$$.sock
-events=ipc:///tmp/fdt-pat-ev-$$.sock
-server_pid=
-
-cleanup() {
-	if [ -n "$server_pid" ]; then
-		kill -TERM "$server_pid" 2>/dev/null
-		wait "$server_pid" 2>/dev/null
-	fi
-	rm -rf "$work"
-}
-trap cleanup EXIT
-
-ok() { pass=$((pass + 1)); echo "  ok   $1"; }
-bad() { fail=$((fail + 1)); echo "  FAIL $1"; [ -n "${2:-}" ] && echo "    $2"; }
-
-# expect NAME RC COMMAND...: runs COMMAND, compares its exit code.
-expect() {
-	local name=$1 want=$2
-	shift 2
-	"$@" >"$work/out" 2>"$work/err"
-	local got=$?
-	if [ "$got" = "$want" ]; then ok "$name"; else
-		bad "$name" "exit $got, wanted $want: $(head -c 400 "$work/err") $(head -c 300 "$work/out")"
-	fi
-}
-
-# json NAME EXPR: evaluates a Python expression over d = the last JSON output.
-json() {
-	if python3 -c "import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if ($2) else 1)" "$work/out" 2>/dev/null; then
-		ok "$1"; else bad "$1" "$(head -c 400 "$work/out")"; fi
-}
-# field EXPR: prints a value from the last JSON output.
-field() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print($1)" "$work/out"; }
-
-export XDG_CONFIG_HOME=$work/config FRONTDESK_SERVER=$sock
-export FRONTDESK_DB="dbname=$db" FRONTDESK_PASSWORD_HASH_COST=min
-unset FRONTDESK_TOKEN FRONTDESK_PASSWORD
-
-psql -q -d postgres -c "CREATE DATABASE $db" >/dev/null
-"$bin/frontdeskd" migrate up >/dev/null
-FRONTDESK_DEMO_PASSWORD=test-password-1 "$bin/frontdeskd" seed-demo >/dev/null
-"$bin/frontdeskd" --listen="$sock" --events-listen="$events" serve 2>"$work/server.log" &
-server_pid=$!
-for _ in $(seq 100); do "$desk" ping >/dev/null 2>&1 && break; sleep 0.1; done
+# shellcheck source=tests/e2e/cli_lib.sh
+. "$(dirname "$0")/cli_lib.sh"
+cli_start patients_cli
 
 expect "patient find needs a login (77)" 77 "$desk" patient find --name Smith
 expect "login" 0 sh -c "echo test-password-1 | '$desk' login --user reception1 --desk front-1 --password-stdin"
@@ -64,20 +17,20 @@ expect "every patients command has --help" 0 "$desk" insurance card --help
 # --- registration ---------------------------------------------------------
 expect "patient add" 0 "$desk" --json patient add --family "Nguyễn" --given "Thị Minh" --dob 1985-03-14 \
 	--phone "(617) 555-0142" --address $'12 Elm St\e[2J' --language vi --interpreter yes --sms yes
-json "the new patient has an MRN and an E.164 phone" 'd["patient"]["mrn"].startswith("MRN") and d["patient"]["phone"] == "+16175550142"'
-pid=$(field 'd["patient"]["id"]')
+json_check "the new patient has an MRN and an E.164 phone" 'd["patient"]["mrn"].startswith("MRN") and d["patient"]["phone"] == "+16175550142"'
+pid=$(json_get 'd["patient"]["id"]')
 expect "patient show --json" 0 "$desk" patient show --id "$pid" --json
-json "names round-trip exactly" 'd["patient"]["family_name"] == "Nguyễn" and d["patient"]["given_name"] == "Thị Minh"'
-json "free text is stored as given" 'd["patient"]["address"] == "12 Elm St\x1b[2J"'
+json_check "names round-trip exactly" 'd["patient"]["family_name"] == "Nguyễn" and d["patient"]["given_name"] == "Thị Minh"'
+json_check "free text is stored as given" 'd["patient"]["address"] == "12 Elm St\x1b[2J"'
 expect "patient show (text)" 0 "$desk" patient show --id "$pid"
 if grep -q $'\e' "$work/out"; then bad "an escape sequence is printed escaped" "raw ESC in output"
 elif grep -qF '\x1b[2J' "$work/out"; then ok "an escape sequence is printed escaped"
 else bad "an escape sequence is printed escaped" "$(cat "$work/out")"; fi
 
 expect "a possible duplicate stops the registration (65)" 65 "$desk" --json patient add --family "NGUYỄN" --given "thị minh" --dob 1985-03-14
-json "the duplicate is listed" "len(d['possible_duplicates']) == 1 and d['possible_duplicates'][0]['id'] == $pid and d['patient'] is None"
+json_check "the duplicate is listed" "len(d['possible_duplicates']) == 1 and d['possible_duplicates'][0]['id'] == $pid and d['patient'] is None"
 expect "--confirm-duplicate registers anyway" 0 "$desk" --json patient add --family "Nguyễn" --given "Thị Minh" --dob 1985-03-14 --confirm-duplicate
-dup=$(field 'd["patient"]["id"]')
+dup=$(json_get 'd["patient"]["id"]')
 expect "Feb 30 is refused (65)" 65 "$desk" patient add --family Doe --given Jane --dob 1990-02-30
 expect "a future birth date is refused (65)" 65 "$desk" patient add --family Doe --given Jane --dob 2999-01-01
 expect "a 10,000-character name is refused (65)" 65 "$desk" patient add --family "$(head -c 10000 /dev/zero | tr '\0' x)" --given Jane --dob 1990-01-01
@@ -87,30 +40,30 @@ expect "missing --dob is a usage error (64)" 64 "$desk" patient add --family Doe
 
 # --- search, update, history, merge ---------------------------------------
 expect "patient find with typos" 0 "$desk" --json patient find --name "Jonh Smtih"
-json "Jonh Smtih finds John Smith first" 'd["patients"][0]["given_name"] == "John" and d["patients"][0]["family_name"] == "Smith"'
+json_check "Jonh Smtih finds John Smith first" 'd["patients"][0]["given_name"] == "John" and d["patients"][0]["family_name"] == "Smith"'
 expect "patient find by phone in any format" 0 "$desk" --json patient find --phone "617.555.0142"
-json "the phone search finds the patient" "$pid in [p['id'] for p in d['patients']]"
+json_check "the phone search finds the patient" "$pid in [p['id'] for p in d['patients']]"
 expect "patient update" 0 "$desk" --json patient update --id "$pid" --email "minh@example.org" --version 1
-json "the update bumps the version" 'd["patient"]["version"] == 2 and d["patient"]["email"] == "minh@example.org"'
+json_check "the update bumps the version" 'd["patient"]["version"] == 2 and d["patient"]["email"] == "minh@example.org"'
 expect "a stale --version is refused as a conflict (75)" 75 "$desk" patient update --id "$pid" --email "x@example.org" --version 1
 expect "patient history" 0 "$desk" --json patient history --id "$pid"
-json "the history names who changed the email" 'd["changes"][0]["staff_username"] == "reception1" and "minh@example.org" in d["changes"][0]["changes_json"]'
+json_check "the history names who changed the email" 'd["changes"][0]["staff_username"] == "reception1" and "minh@example.org" in d["changes"][0]["changes_json"]'
 
 # --- insurance --------------------------------------------------------------
 expect "a negative copay is a usage error (64)" 64 "$desk" insurance add --patient "$pid" --payer Aetna --member-id A1 --priority primary --from 2024-01-01 --copay new=-5
 expect "a fraction of a cent is a usage error (64)" 64 "$desk" insurance add --patient "$pid" --payer Aetna --member-id A1 --priority primary --from 2024-01-01 --copay new=25.001
 expect "insurance add" 0 "$desk" --json insurance add --patient "$dup" --payer Aetna --plan PPO --member-id A1 --priority primary --from 2024-01-01 --copay new=40 --copay follow-up=25.5
-json "copays are kept in cents" '{c["visit_type"]: c["copay_cents"] for c in d["policy"]["copays"]} == {"new": 4000, "follow-up": 2550}'
-policy=$(field 'd["policy"]["id"]')
+json_check "copays are kept in cents" '{c["visit_type"]: c["copay_cents"] for c in d["policy"]["copays"]} == {"new": 4000, "follow-up": 2550}'
+policy=$(json_get 'd["policy"]["id"]')
 expect "a second primary is refused (65)" 65 "$desk" insurance add --patient "$dup" --payer Cigna --member-id C1 --priority primary --from 2024-01-01
 expect "insurance verify" 0 "$desk" insurance verify --policy "$policy"
 expect "insurance list" 0 "$desk" --json insurance list --patient "$dup"
-json "the policy shows who verified it" 'd["policies"][0]["last_verified_by"] == "reception1" and d["policies"][0]["last_verified_unix_ms"] > 0'
+json_check "the policy shows who verified it" 'd["policies"][0]["last_verified_by"] == "reception1" and d["policies"][0]["last_verified_unix_ms"] > 0'
 printf '\x89PNG\r\n\x1a\nfake-card-image-bytes' >"$work/card.png"
 echo "just text" >"$work/card.txt"
 head -c 900000 /dev/zero >"$work/huge.jpg"
 expect "insurance card --upload a PNG" 0 "$desk" --json insurance card --policy "$policy" --side front --upload "$work/card.png"
-json "the card is stored as image/png" 'd["content_type"] == "image/png"'
+json_check "the card is stored as image/png" 'd["content_type"] == "image/png"'
 expect "a text file is not a card image (65)" 65 "$desk" insurance card --policy "$policy" --side back --upload "$work/card.txt"
 expect "an oversized image is refused before sending (65)" 65 "$desk" insurance card --policy "$policy" --side back --upload "$work/huge.jpg"
 expect "insurance card --save" 0 "$desk" insurance card --policy "$policy" --side front --save "$work/back.png"
@@ -119,43 +72,35 @@ expect "no back image yet (66)" 66 "$desk" insurance card --policy "$policy" --s
 
 # --- merge ------------------------------------------------------------------
 expect "patient merge" 0 "$desk" --json patient merge --survivor "$pid" --duplicate "$dup" --reason "registered twice"
-json "the merge moved the policy" 'd["rows_moved"] >= 1 and d["survivor"]["id"] == '"$pid"
+json_check "the merge moved the policy" 'd["rows_moved"] >= 1 and d["survivor"]["id"] == '"$pid"
 expect "insurance list of the survivor" 0 "$desk" --json insurance list --patient "$pid"
-json "the survivor has the policy now" "len(d['policies']) == 1 and d['policies'][0]['id'] == $policy"
+json_check "the survivor has the policy now" "len(d['policies']) == 1 and d['policies'][0]['id'] == $policy"
 expect "merging again is refused (65)" 65 "$desk" patient merge --survivor "$pid" --duplicate "$dup"
 
 # --- intake and readiness ---------------------------------------------------
 expect "readiness" 0 "$desk" --json readiness --patient "$pid"
-json "readiness lists missing forms and the interpreter" 'not d["ready"] and {"form_missing", "interpreter_needed"} <= {g["kind"] for g in d["gaps"]}'
+json_check "readiness lists missing forms and the interpreter" 'not d["ready"] and {"form_missing", "interpreter_needed"} <= {g["kind"] for g in d["gaps"]}'
 expect "readiness (text)" 0 "$desk" readiness --patient "$pid"
 if grep -q "interpreter_needed vi" "$work/out"; then ok "readiness text names the language"; else bad "readiness text names the language" "$(cat "$work/out")"; fi
 expect "intake complete" 0 "$desk" intake complete --patient "$pid" --form allergies --answers '{"allergies":"penicillin"}'
 expect "answers that are not a JSON object are refused (65)" 65 "$desk" intake complete --patient "$pid" --form allergies --answers '[1]'
 expect "intake status" 0 "$desk" --json intake status --patient "$pid"
-json "allergies is complete, the rest missing" '[f["state"] for f in d["forms"] if f["code"] == "allergies"] == ["complete"] and all(f["state"] == "missing" for f in d["forms"] if f["code"] != "allergies")'
+json_check "allergies is complete, the rest missing" '[f["state"] for f in d["forms"] if f["code"] == "allergies"] == ["complete"] and all(f["state"] == "missing" for f in d["forms"] if f["code"] != "allergies")'
 
 # --- vaccines and refills ---------------------------------------------------
 expect "vaccine add" 0 "$desk" vaccine add --patient "$pid" --cvx 141 --date 2024-10-01 --lot L1 --site "left deltoid"
 expect "vaccine add (earlier)" 0 "$desk" vaccine add --patient "$pid" --cvx 213 --date 2023-09-01 --source historical
 expect "a five-digit CVX code is refused (65)" 65 "$desk" vaccine add --patient "$pid" --cvx 12345 --date 2024-10-01
 expect "vaccine list" 0 "$desk" --json vaccine list --patient "$pid"
-json "vaccines are listed by date" '[v["cvx_code"] for v in d["immunizations"]] == ["213", "141"]'
+json_check "vaccines are listed by date" '[v["cvx_code"] for v in d["immunizations"]] == ["213", "141"]'
 expect "refill add" 0 "$desk" --json refill add --patient "$pid" --medication "Lisinopril 10 mg" --channel phone --requested-by daughter
-refill=$(field 'd["refill"]["id"]')
+refill=$(json_get 'd["refill"]["id"]')
 expect "an impossible step is refused (65)" 65 "$desk" refill update --id "$refill" --status done
 if grep -q "sent_to_provider" "$work/err"; then ok "the refusal names the allowed steps"; else bad "the refusal names the allowed steps" "$(cat "$work/err")"; fi
 expect "refill to the provider" 0 "$desk" refill update --id "$refill" --status sent_to_provider
 expect "the desk may not approve (77)" 77 "$desk" refill update --id "$refill" --status approved
 expect "the provider approves" 0 env FRONTDESK_PASSWORD=test-password-1 XDG_CONFIG_HOME="$work/dr" sh -c "'$desk' login --user drsmith --desk front-2 >/dev/null && '$desk' refill update --id $refill --status approved --note ok"
 expect "refill list --open" 0 "$desk" --json refill list --patient "$pid" --open
-json "the refill shows each step and who took it" '[s["status"] for s in d["refills"][0]["steps"]] == ["new", "sent_to_provider", "approved"] and d["refills"][0]["steps"][2]["staff_username"] == "drsmith"'
+json_check "the refill shows each step and who took it" '[s["status"] for s in d["refills"][0]["steps"]] == ["new", "sent_to_provider", "approved"] and d["refills"][0]["steps"][2]["staff_username"] == "drsmith"'
 
-expect "server stops cleanly" 0 kill -TERM "$server_pid"
-wait "$server_pid"
-rc=$?
-server_pid=
-if [ "$rc" = 0 ]; then ok "server exits 0 on SIGTERM"; else bad "server exits 0 on SIGTERM" "exit $rc"; fi
-psql -q -d postgres -c "DROP DATABASE $db" >/dev/null 2>&1
-
-echo "@@ passed=$pass failed=$fail"
-[ "$fail" = 0 ]
+cli_finish

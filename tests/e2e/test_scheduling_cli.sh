@@ -6,53 +6,9 @@
 # printed escaped. Prints "@@ passed=P failed=F" for tests/run.sh.
 set -uo pipefail
 
-bin=${FRONTDESK_BIN_DIR:?run through tests/run.sh}
-desk=$bin/desk
-pass=0 fail=0
-work=$(mktemp -d)
-db=t_sched_cli_$$
-sock=ipc:///tmp/fdt-sched-$$.sock
-events=ipc:///tmp/fdt-sched-ev-$$.sock
-server_pid=
-
-cleanup() {
-	if [ -n "$server_pid" ]; then
-		kill -TERM "$server_pid" 2>/dev/null
-		wait "$server_pid" 2>/dev/null
-	fi
-	rm -rf "$work"
-}
-trap cleanup EXIT
-
-ok() { pass=$((pass + 1)); echo "  ok   $1"; }
-bad() { fail=$((fail + 1)); echo "  FAIL $1"; [ -n "${2:-}" ] && echo "    $2"; }
-
-# expect NAME RC COMMAND...: runs COMMAND, compares its exit code.
-expect() {
-	local name=$1 want=$2
-	shift 2
-	"$@" >"$work/out" 2>"$work/err"
-	local got=$?
-	if [ "$got" = "$want" ]; then ok "$name"; else
-		bad "$name" "exit $got, wanted $want: $(head -c 400 "$work/err")"
-	fi
-}
-# json_has NAME PYTHON-EXPR: evaluates EXPR with d = the JSON in $work/out.
-json_has() {
-	if python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert $2" "$work/out" 2>/dev/null; then
-		ok "$1"; else bad "$1" "$(head -c 400 "$work/out")"; fi
-}
-
-export XDG_CONFIG_HOME=$work/config FRONTDESK_SERVER=$sock
-export FRONTDESK_DB="dbname=$db" FRONTDESK_PASSWORD_HASH_COST=min
-unset FRONTDESK_TOKEN FRONTDESK_PASSWORD
-
-psql -q -d postgres -c "CREATE DATABASE $db" >/dev/null
-"$bin/frontdeskd" migrate up >/dev/null
-FRONTDESK_DEMO_PASSWORD=test-password-1 "$bin/frontdeskd" seed-demo >/dev/null
-"$bin/frontdeskd" --listen="$sock" --events-listen="$events" serve 2>"$work/server.log" &
-server_pid=$!
-for _ in $(seq 100); do "$desk" ping >/dev/null 2>&1 && break; sleep 0.1; done
+# shellcheck source=tests/e2e/cli_lib.sh
+. "$(dirname "$0")/cli_lib.sh"
+cli_start sched_cli
 patient=$(psql -qtA -d "$db" -c "SELECT min(id) FROM patients")
 
 expect "slots before login is refused (77)" 77 "$desk" slots --type checkup
@@ -60,18 +16,18 @@ expect "front desk login" 0 sh -c "echo test-password-1 | '$desk' login --user r
 expect "provider list" 0 "$desk" provider list
 if grep -q "Dr. Jane Smith" "$work/out"; then ok "the demo providers are listed"; else bad "the demo providers are listed" "$(cat "$work/out")"; fi
 expect "type list --json" 0 "$desk" --json type list
-json_has "the demo types are listed with durations" 'any(t["code"] == "checkup" and t["duration_min"] == 20 for t in d["types"])'
+json_check "the demo types are listed with durations" 'any(t["code"] == "checkup" and t["duration_min"] == 20 for t in d["types"])'
 expect "slots needs --type (64)" 64 "$desk" slots
 expect "slots --help" 0 "$desk" slots --help
 expect "first available check-up" 0 "$desk" --json slots --type checkup --first
-json_has "one slot comes back" 'len(d["slots"]) == 1 and d["slots"][0]["time_zone"] == "America/New_York"'
+json_check "one slot comes back" 'len(d["slots"]) == 1 and d["slots"][0]["time_zone"] == "America/New_York"'
 at=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["slots"][0]["starts_local"])' "$work/out")
 provider=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["slots"][0]["provider"])' "$work/out")
 expect "slots for one provider in the morning" 0 "$desk" --json slots --type consult --provider smith --morning --limit 5
-json_has "morning slots start before noon" 'd["slots"] and all(s["starts_local"][11:13] < "12" for s in d["slots"])'
+json_check "morning slots start before noon" 'd["slots"] and all(s["starts_local"][11:13] < "12" for s in d["slots"])'
 
 expect "book the first available slot" 0 "$desk" --json appt book --patient "$patient" --provider "$provider" --type checkup --at "$at" --reason "annual check"
-json_has "the booking is at the asked wall-clock time" 'd["appointment"]["starts_local"] == "'"$at"'" and d["appointment"]["status"] == "booked"'
+json_check "the booking is at the asked wall-clock time" 'd["appointment"]["starts_local"] == "'"$at"'" and d["appointment"]["status"] == "booked"'
 appt=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["appointment"]["id"])' "$work/out")
 expect "the same slot again is taken (65)" 65 "$desk" appt book --patient "$patient" --provider "$provider" --type checkup --at "$at"
 if grep -q "just taken; next free" "$work/err"; then ok "the loser hears the next free slots"; else bad "the loser hears the next free slots" "$(cat "$work/err")"; fi
@@ -86,14 +42,14 @@ if grep -q "booked -> confirmed" "$work/out" && grep -q reception1 "$work/out"; 
 expect "schedule of the day" 0 "$desk" schedule --provider "$provider" --date "${at:0:10}"
 if grep -q "$appt" "$work/out"; then ok "the schedule shows the booking"; else bad "the schedule shows the booking" "$(cat "$work/out")"; fi
 expect "a patient's appointments" 0 "$desk" --json appt list --patient "$patient"
-json_has "the patient's list has the booking" 'any(a["id"] == '"$appt"' for a in d["appointments"])'
+json_check "the patient's list has the booking" 'any(a["id"] == '"$appt"' for a in d["appointments"])'
 expect "today's no-shows" 0 "$desk" appt noshows
 expect "reschedule needs --at (64)" 64 "$desk" appt reschedule "$appt"
 expect "cancel needs a reason code (65)" 65 "$desk" appt cancel "$appt" --reason bored
 waiter=$(psql -qtA -d "$db" -c "SELECT id FROM patients WHERE id <> $patient ORDER BY id LIMIT 1")
 expect "waitlist add --help" 0 "$desk" waitlist add --help
 expect "waitlist add" 0 "$desk" --json waitlist add --patient "$waiter" --type checkup --provider "$provider" --priority 1 --note "wants earlier"
-json_has "the entry is waiting" 'd["entry"]["status"] == "waiting" and d["entry"]["priority"] == 1'
+json_check "the entry is waiting" 'd["entry"]["status"] == "waiting" and d["entry"]["priority"] == 1'
 entry=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["entry"]["id"])' "$work/out")
 expect "waitlist add twice is refused (65)" 65 "$desk" waitlist add --patient "$waiter" --type checkup
 if grep -q "hint: see the patient's entry" "$work/err"; then ok "the duplicate hint points at the entry"; else bad "the duplicate hint points at the entry" "$(cat "$work/err")"; fi
@@ -101,16 +57,16 @@ expect "a bad weekday is a usage error (64)" 64 "$desk" waitlist add --patient "
 expect "accept without an offer is refused (65)" 65 "$desk" waitlist accept "$entry"
 expect "cancel" 0 "$desk" appt cancel "$appt" --reason patient --note "feels better"
 expect "waitlist list" 0 "$desk" --json waitlist list
-json_has "the freed slot is held for the entry" 'any(e["id"] == '"$entry"' and e["status"] == "offered" and e["offer_starts_local"] == "'"$at"'" for e in d["entries"])'
+json_check "the freed slot is held for the entry" 'any(e["id"] == '"$entry"' and e["status"] == "offered" and e["offer_starts_local"] == "'"$at"'" for e in d["entries"])'
 expect "waitlist list as a table" 0 "$desk" waitlist list
 if grep -q "offered" "$work/out"; then ok "the table shows the offer"; else bad "the table shows the offer" "$(cat "$work/out")"; fi
 expect "the held slot is not bookable by others (65)" 65 "$desk" appt book --patient "$patient" --provider "$provider" --type checkup --at "$at"
 if grep -q "held for a waitlist patient" "$work/err"; then ok "the desk hears the slot is held"; else bad "the desk hears the slot is held" "$(cat "$work/err")"; fi
 expect "accept the offer" 0 "$desk" --json waitlist accept "$entry"
-json_has "accepting books the held slot" 'd["entry"]["status"] == "booked" and d["entry"]["appointment_id"] > 0'
+json_check "accepting books the held slot" 'd["entry"]["status"] == "booked" and d["entry"]["appointment_id"] > 0'
 booked=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["entry"]["appointment_id"])' "$work/out")
 expect "accept again" 0 "$desk" --json waitlist accept "$entry"
-json_has "accepting again books nothing new" 'd["entry"]["appointment_id"] == '"$booked"
+json_check "accepting again books nothing new" 'd["entry"]["appointment_id"] == '"$booked"
 n=$(psql -qtA -d "$db" -c "SELECT count(*) FROM appointments WHERE patient_id = $waiter AND status = 'booked' AND id = $booked")
 if [ "$n" = 1 ]; then ok "the waiting patient is booked once"; else bad "the waiting patient is booked once" "$n"; fi
 expect "remove a booked entry is refused (65)" 65 "$desk" waitlist remove "$entry"
@@ -135,7 +91,7 @@ expect "admin adds a room" 0 "$desk" room save --code exam-9 --name "Exam room 9
 expect "admin adds time off" 0 "$desk" exception add --provider kim --kind off --from "2030-01-01 08:00" --to "2030-01-10 18:00" --reason vacation
 expect "admin adds a holiday" 0 "$desk" holiday add --date 2030-07-04 --name "Independence Day"
 expect "holiday list" 0 "$desk" --json holiday list --from 2030-01-01 --to 2030-12-31
-json_has "the holiday is listed" 'any(h["date"] == "2030-07-04" for h in d["holidays"])'
+json_check "the holiday is listed" 'any(h["date"] == "2030-07-04" for h in d["holidays"])'
 expect "template list" 0 "$desk" template list --provider kim
 expect "admin sets the offer hold" 0 "$desk" waitlist hold --minutes 15
 
@@ -151,16 +107,8 @@ n=$(psql -qtA -d "$db" -c "SELECT count(*) FROM appointments a JOIN providers p 
 if [ "$n" = 0 ]; then ok "nothing of the refused series was written"; else bad "nothing of the refused series was written" "$n"; fi
 expect "a series needs --count (64)" 64 "$desk" appt book --patient "$patient" --provider kim --type physio --at "$k1" --repeat weekly
 expect "a partial series books around the conflict" 0 "$desk" --json appt book --patient "$patient" --provider kim --type physio --at "$k1" --repeat weekly --count 3 --partial
-json_has "the conflict is reported with alternatives" 'len(d["occurrences"]) == 3 and d["occurrences"][0]["appointment"] and d["occurrences"][2]["appointment"] is None and d["occurrences"][2]["status"] == "ALREADY_EXISTS" and d["occurrences"][2]["next_free"]'
+json_check "the conflict is reported with alternatives" 'len(d["occurrences"]) == 3 and d["occurrences"][0]["appointment"] and d["occurrences"][2]["appointment"] is None and d["occurrences"][2]["status"] == "ALREADY_EXISTS" and d["occurrences"][2]["next_free"]'
 expect "a partial series as text" 0 "$desk" appt book --patient "$other" --provider kim --type physio --at "$k3" --repeat weekly --count 2 --partial
 if grep -q "NOT booked" "$work/out" && grep -q "next free" "$work/out"; then ok "the text report lists the refused occurrence"; else bad "the text report lists the refused occurrence" "$(cat "$work/out")"; fi
 
-expect "server stops cleanly" 0 kill -TERM "$server_pid"
-wait "$server_pid"
-rc=$?
-server_pid=
-if [ "$rc" = 0 ]; then ok "server exits 0 on SIGTERM"; else bad "server exits 0 on SIGTERM" "exit $rc"; fi
-psql -q -d postgres -c "DROP DATABASE $db" >/dev/null 2>&1
-
-echo "@@ passed=$pass failed=$fail"
-[ "$fail" = 0 ]
+cli_finish

@@ -466,6 +466,19 @@ static void a_freed_slot_goes_to_a_patient_waiting_for_another_type_that_fits(vo
 	CHECK(entry_state(e_long, status, sizeof status, offer, sizeof offer) == 0);
 	CHECK_STR(status, "offered");
 	CHECK_STR(offer, next);
+
+	/* At equal priority the slot goes first to whoever waits for its own
+	 * type, even when another type's request is older. */
+	int64_t c = new_patient(), older = new_patient(), same = new_patient(), e_older, e_same;
+	at(when, sizeof when, 3, "10:00");
+	CHECK_MSG(book(c, "wl-x", "wl-x1", when, &appt, &st) == FD_OK, "%s", st.message);
+	CHECK_MSG(wait_add(older, "wl-x2", 2, NULL, 0, &e_older, &st) == FD_OK, "%s", st.message);
+	CHECK_MSG(wait_add(same, "wl-x1", 2, NULL, 0, &e_same, &st) == FD_OK, "%s", st.message);
+	CHECK_MSG(cancel(appt, &st) == FD_OK, "%s", st.message);
+	CHECK(entry_state(e_same, status, sizeof status, offer, sizeof offer) == 0);
+	CHECK_STR(status, "offered");
+	CHECK(entry_state(e_older, status, sizeof status, offer, sizeof offer) == 0);
+	CHECK_STR(status, "waiting");
 }
 
 /* Two desks accepting the same offer at the same moment. */
