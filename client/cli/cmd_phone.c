@@ -3,7 +3,7 @@
  * one Phone RPC; the server validates everything (numbers, codes, state
  * changes) and owns the routing, so this file gathers flags and prints
  * replies: text tables with every server string escaped, or one JSON
- * object with --json. `desk phone incoming --json` is the PBX adapter's
+ * object with --json. `desk call incoming --json` is the PBX adapter's
  * surface: it records the call and prints the extensions to ring in order.
  */
 #include <stdio.h>
@@ -54,6 +54,23 @@ static int parse_count(struct desk *d, const char *flag, const char *text, int32
 static const char *or_empty(const char *s)
 {
 	return s ? s : "";
+}
+
+/* A time flag: unix seconds (all digits), else a local time at the
+ * location ("2026-11-27T14:30", "14:30") that the server reads in the
+ * location's zone and checks. */
+static int parse_time(struct desk *d, const char *flag, const char *text, int64_t *unix_ms,
+		      char **local)
+{
+	if (text && *text && strspn(text, "0123456789") == strlen(text)) {
+		long long s = strtoll(text, NULL, 10);
+		if (s <= 0 || s > 253402300799LL)
+			return desk_usage(d, "%s takes unix seconds or a local time, not '%s'", flag, text);
+		*unix_ms = s * 1000;
+	} else if (text) {
+		*local = (char *)text;
+	}
+	return 0;
 }
 
 /* --- printing --------------------------------------------------------------- */
@@ -255,21 +272,17 @@ int cmd_phone_route(struct desk *d, int argc, char **argv)
 		{ "from", DESK_FLAG_TEXT, &from, "NUMBER", "caller's number, E.164" },
 		{ "line", DESK_FLAG_TEXT, &line, "CODE", "the line dialed" },
 		{ "menu", DESK_FLAG_TEXT, &menu, "CHOICE", "menu choice" },
-		{ "at", DESK_FLAG_TEXT, &at, "UNIX_SECONDS", "evaluate at this time instead of now" },
+		{ "at", DESK_FLAG_TEXT, &at, "TIME",
+		  "evaluate at this time instead of now: local at the line's location"
+		  " (2026-11-27T14:30, or 14:30 today) or unix seconds" },
 	};
 
 	if ((rc = desk_parse_flags(d, flags, countof(flags), argc, argv)) != DESK_GO)
 		return rc;
 	if (!from || !line)
 		return desk_usage(d, "missing --from NUMBER or --line CODE");
-	if (at) {
-		char *end;
-		long long s = strtoll(at, &end, 10);
-		if (end == at || *end || s <= 0)
-			return desk_usage(d, "--at takes unix seconds, not '%s'", at);
-		req.at_unix_ms = s * 1000;
-	}
-	if ((rc = desk_connect(d, true)) != 0)
+	if ((rc = parse_time(d, "--at", at, &req.at_unix_ms, &req.at_local)) != 0 ||
+	    (rc = desk_connect(d, true)) != 0)
 		return rc;
 	req.from = (char *)from;
 	req.line = (char *)line;
@@ -456,15 +469,19 @@ int cmd_phone_presence(struct desk *d, int argc, char **argv)
 	ProtobufCMessage *reply;
 	int rc;
 	const struct desk_flag flags[] = {
-		{ "set", DESK_FLAG_TEXT, &state, "STATE", "available, away or offline" },
+		{ "set", DESK_FLAG_TEXT, &state, "STATE", "available, away or offline (or as the first word)" },
 		{ "reason", DESK_FLAG_TEXT, &reason, "TEXT", "why away: lunch, at the window" },
 		{ "user", DESK_FLAG_TEXT, &user, "NAME", "someone else (admin only)" },
 	};
+	/* `desk presence set away --reason lunch`: the state is the first word. */
+	int skip = argc > 0 && argv[0][0] != '-';
 
-	if ((rc = desk_parse_flags(d, flags, countof(flags), argc, argv)) != DESK_GO)
+	if (skip)
+		state = argv[0];
+	if ((rc = desk_parse_flags(d, flags, countof(flags), argc - skip, argv + skip)) != DESK_GO)
 		return rc;
 	if (!state)
-		return desk_usage(d, "missing --set available|away|offline");
+		return desk_usage(d, "missing the state: available, away or offline");
 	if ((rc = desk_connect(d, true)) != 0)
 		return rc;
 	req.state = (char *)state;
@@ -802,9 +819,12 @@ int cmd_phone_extension(struct desk *d, int argc, char **argv)
 
 /* --- rules and time conditions ---------------------------------------------------- */
 
-int cmd_phone_rule_add(struct desk *d, int argc, char **argv)
+/* rule-add and rule-update take the same flags: update replaces every
+ * field of the named rule. */
+static int save_rule(struct desk *d, int argc, char **argv, bool update)
 {
-	Frontdesk__V1__PhoneAddRuleRequest req = FRONTDESK__V1__PHONE_ADD_RULE_REQUEST__INIT;
+	Frontdesk__V1__PhoneAddRuleRequest add = FRONTDESK__V1__PHONE_ADD_RULE_REQUEST__INIT;
+	Frontdesk__V1__PhoneUpdateRuleRequest change = FRONTDESK__V1__PHONE_UPDATE_RULE_REQUEST__INIT;
 	Frontdesk__V1__PhoneRule rule = FRONTDESK__V1__PHONE_RULE__INIT;
 	const char *name = NULL, *priority = NULL, *condition = NULL, *action = NULL, *menu = NULL,
 		   *queue = NULL, *number = NULL, *box = NULL, *line = NULL;
@@ -815,11 +835,12 @@ int cmd_phone_rule_add(struct desk *d, int argc, char **argv)
 		{ "priority", DESK_FLAG_TEXT, &priority, "N", "lower is looked at first (1-10000)" },
 		{ "condition", DESK_FLAG_TEXT, &condition, "C",
 		  "always, open, closed, after_hours, lunch, holiday, override, caller_patient,"
-		  " caller_patient_today, caller_listed, menu" },
+		  " caller_patient_today, caller_listed, caller_care_team, menu" },
 		{ "menu", DESK_FLAG_TEXT, &menu, "CHOICE", "with --condition menu" },
 		{ "line", DESK_FLAG_TEXT, &line, "CODE", "only calls to this line" },
 		{ "action", DESK_FLAG_TEXT, &action, "A",
-		  "queue, listed_queue, on_call, answering_service, voicemail, message" },
+		  "queue, listed_queue, care_team_queue, on_call, answering_service, voicemail,"
+		  " message" },
 		{ "queue", DESK_FLAG_TEXT, &queue, "CODE", "with queue / message" },
 		{ "number", DESK_FLAG_TEXT, &number, "NUMBER", "with answering_service" },
 		{ "box", DESK_FLAG_TEXT, &box, "NAME", "with voicemail" },
@@ -839,10 +860,13 @@ int cmd_phone_rule_add(struct desk *d, int argc, char **argv)
 	rule.queue = (char *)or_empty(queue);
 	rule.number = (char *)or_empty(number);
 	rule.voicemail_box = (char *)or_empty(box);
-	req.rule = &rule;
-	if ((rc = desk_call(d, phone, "AddRule", &req.base, &reply)) != 0)
+	add.rule = change.rule = &rule;
+	if ((rc = desk_call(d, phone, update ? "UpdateRule" : "AddRule",
+			    update ? &change.base : &add.base, &reply)) != 0)
 		return rc;
-	Frontdesk__V1__PhoneRule *r = ((Frontdesk__V1__PhoneAddRuleReply *)reply)->rule;
+	/* Both replies are { PhoneRule rule = 1; }. */
+	Frontdesk__V1__PhoneRule *r = update ? ((Frontdesk__V1__PhoneUpdateRuleReply *)reply)->rule
+					     : ((Frontdesk__V1__PhoneAddRuleReply *)reply)->rule;
 	if (d->json) {
 		struct desk_json j;
 		json_begin(&j, stdout);
@@ -853,12 +877,22 @@ int cmd_phone_rule_add(struct desk *d, int argc, char **argv)
 		json_object_end(&j);
 		json_end(&j);
 	} else if (r) {
-		fputs("Added rule ", stdout);
+		fputs(update ? "Changed rule " : "Added rule ", stdout);
 		desk_print_text(stdout, r->name);
 		printf(" at priority %d.\n", r->priority);
 	}
 	protobuf_c_message_free_unpacked(reply, NULL);
 	return 0;
+}
+
+int cmd_phone_rule_add(struct desk *d, int argc, char **argv)
+{
+	return save_rule(d, argc, argv, false);
+}
+
+int cmd_phone_rule_update(struct desk *d, int argc, char **argv)
+{
+	return save_rule(d, argc, argv, true);
 }
 
 int cmd_phone_rules(struct desk *d, int argc, char **argv)
@@ -1010,13 +1044,15 @@ int cmd_phone_holiday(struct desk *d, int argc, char **argv)
 int cmd_phone_override(struct desk *d, int argc, char **argv)
 {
 	Frontdesk__V1__PhoneSetOverrideRequest req = FRONTDESK__V1__PHONE_SET_OVERRIDE_REQUEST__INIT;
-	const char *state = NULL, *reason = NULL, *location = NULL;
+	const char *state = NULL, *reason = NULL, *location = NULL, *until = NULL;
 	bool clear = false;
 	ProtobufCMessage *reply;
 	int rc;
 	const struct desk_flag flags[] = {
 		{ "set", DESK_FLAG_TEXT, &state, "closed|open", "force the clinic closed or open" },
 		{ "reason", DESK_FLAG_TEXT, &reason, "TEXT", "e.g. closed for weather" },
+		{ "until", DESK_FLAG_TEXT, &until, "TIME",
+		  "end it then (local 2026-11-27T18:00 or 18:00, or unix seconds); default: until cleared" },
 		{ "clear", DESK_FLAG_SWITCH, &clear, NULL, "end the override now" },
 		{ "location", DESK_FLAG_TEXT, &location, "CODE", "location (default: the first)" },
 	};
@@ -1025,7 +1061,8 @@ int cmd_phone_override(struct desk *d, int argc, char **argv)
 		return rc;
 	if (!clear && (!state || !reason))
 		return desk_usage(d, "give --set closed|open --reason TEXT, or --clear");
-	if ((rc = desk_connect(d, true)) != 0)
+	if ((rc = parse_time(d, "--until", until, &req.until_unix_ms, &req.until_local)) != 0 ||
+	    (rc = desk_connect(d, true)) != 0)
 		return rc;
 	req.state = (char *)or_empty(state);
 	req.reason = (char *)or_empty(reason);
@@ -1055,6 +1092,9 @@ static void json_message(struct desk_json *j, const char *key, const Frontdesk__
 	json_string(j, "reason", m->reason);
 	json_string(j, "urgency", m->urgency);
 	json_int(j, "place_unix_ms", m->place_unix_ms);
+	json_int(j, "callback_due_unix_ms", m->callback_due_unix_ms);
+	json_string(j, "offered_to", m->offered_to);
+	json_int(j, "offered_unix_ms", m->offered_unix_ms);
 	json_int(j, "done_unix_ms", m->done_unix_ms);
 	json_object_end(j);
 }
@@ -1063,7 +1103,7 @@ int cmd_phone_message_take(struct desk *d, int argc, char **argv)
 {
 	Frontdesk__V1__PhoneTakeMessageRequest req = FRONTDESK__V1__PHONE_TAKE_MESSAGE_REQUEST__INIT;
 	const char *user = NULL, *queue = NULL, *name = NULL, *number = NULL, *reason = NULL,
-		   *call = NULL, *patient = NULL;
+		   *call = NULL, *patient = NULL, *due = NULL;
 	bool urgent = false;
 	ProtobufCMessage *reply;
 	int rc;
@@ -1076,6 +1116,8 @@ int cmd_phone_message_take(struct desk *d, int argc, char **argv)
 		{ "call", DESK_FLAG_TEXT, &call, "ID", "the call it came from (keeps its place)" },
 		{ "patient", DESK_FLAG_TEXT, &patient, "ID", "the patient it is about" },
 		{ "urgent", DESK_FLAG_SWITCH, &urgent, NULL, "urgent" },
+		{ "due", DESK_FLAG_TEXT, &due, "TIME",
+		  "a callback due then: local time at the queue (15:00, 2026-11-27T15:00) or unix seconds" },
 	};
 
 	if ((rc = desk_parse_flags(d, flags, countof(flags), argc, argv)) != DESK_GO)
@@ -1084,6 +1126,7 @@ int cmd_phone_message_take(struct desk *d, int argc, char **argv)
 		return desk_usage(d, "missing --number or --reason");
 	if ((call && (rc = desk_parse_id(d, "--call", call, &req.call_id)) != 0) ||
 	    (patient && (rc = desk_parse_id(d, "--patient", patient, &req.patient_id)) != 0) ||
+	    (rc = parse_time(d, "--due", due, &req.callback_due_unix_ms, &req.callback_due_local)) != 0 ||
 	    (rc = desk_connect(d, true)) != 0)
 		return rc;
 	req.for_username = (char *)or_empty(user);

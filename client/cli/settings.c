@@ -450,10 +450,22 @@ static int take_flag(const struct desk_flag *f, size_t name_len, int argc,
 	return 0;
 }
 
+/* The command's --id flag when a bare word may stand for it (`desk call
+ * answer 42` as well as `--id 42`): a text flag named "id" not yet set. */
+static const char **bare_id_target(const struct desk_flag *flags, size_t n)
+{
+	for (size_t k = 0; k < n; k++)
+		if (flags[k].type == DESK_FLAG_TEXT && strcmp(flags[k].name, "id") == 0 &&
+		    *(const char **)flags[k].target == NULL)
+			return flags[k].target;
+	return NULL;
+}
+
 int desk_parse_flags(struct desk *d, const struct desk_flag *flags, size_t n,
 		     int argc, char **argv)
 {
 	char problem[256] = "", err[256];
+	const char **bare_id;
 	int i = 0;
 
 	while (i < argc) {
@@ -467,6 +479,8 @@ int desk_parse_flags(struct desk *d, const struct desk_flag *flags, size_t n,
 			if ((f = find_flag(flags, n, argv[i], &name_len))) {
 				take_flag(f, name_len, argc, argv, &i, err,
 					  sizeof err);
+			} else if (argv[i][0] != '-' && (bare_id = bare_id_target(flags, n))) {
+				*bare_id = argv[i++];
 			} else {
 				snprintf(err, sizeof err,
 					 strncmp(argv[i], "-", 1) == 0

@@ -37,6 +37,10 @@ static const struct {
 	{ "patients_birth_date_not_future", "the date of birth must not be in the future" },
 	{ "refill_requests_status_step", "a refill request cannot take that step from its current status" },
 	{ "intake_forms_code_version_key", "that form version was defined at the same moment; try again" },
+	{ "phone_rules_priority_key", "another routing rule has that priority" },
+	{ "phone_rules_name_key", "a routing rule with that name already exists" },
+	{ "phone_lines_number_e164_key", "another phone line has that number" },
+	{ "phone_lines_code_key", "a phone line with that code already exists" },
 };
 
 static const struct {

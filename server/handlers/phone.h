@@ -30,6 +30,16 @@ int phone_location_id(fd_ctx *ctx, const char *code, int64_t *id);
 int phone_queue_id(fd_ctx *ctx, const char *code, int64_t *id);
 int phone_staff_id(fd_ctx *ctx, const char *username, int64_t *id);
 
+/* "HH:MM" (or "HH:MM:SS" when seconds are allowed), a real clock time. */
+bool phone_is_clock(const char *t, bool seconds);
+
+/* A local wall-clock time at a location, as staff type it:
+ * "2026-11-27T14:30", "2026-11-27 14:30[:ss]" or "14:30" (today there), to
+ * unix ms. INVALID_ARGUMENT naming `what` for another form, an impossible
+ * date, or a time the zone skips (clocks spring forward). */
+int phone_local_instant(fd_ctx *ctx, const char *what, const char *text, int64_t location,
+			int64_t *unix_ms);
+
 /* The outcome of the routing rules for one caller on one line at one time.
  * line_id/location_id are the dialed line's. */
 struct phone_route {

@@ -21,6 +21,9 @@ int handle_phone_set_queue_member(fd_ctx *ctx, const ProtobufCMessage *in, Proto
 int handle_phone_set_extension(fd_ctx *ctx, const ProtobufCMessage *in, ProtobufCMessage **out);
 int handle_phone_set_presence(fd_ctx *ctx, const ProtobufCMessage *in, ProtobufCMessage **out);
 int handle_phone_list_presence(fd_ctx *ctx, const ProtobufCMessage *in, ProtobufCMessage **out);
+int handle_phone_update_line(fd_ctx *ctx, const ProtobufCMessage *in, ProtobufCMessage **out);
+int handle_phone_delete_line(fd_ctx *ctx, const ProtobufCMessage *in, ProtobufCMessage **out);
+int handle_phone_delete_queue(fd_ctx *ctx, const ProtobufCMessage *in, ProtobufCMessage **out);
 
 /* --- shared checks (phone.h) ------------------------------------------ */
 
@@ -91,6 +94,59 @@ int phone_staff_id(fd_ctx *ctx, const char *username, int64_t *id)
 {
 	return lookup_id(ctx, "SELECT id FROM staff WHERE username = $1 AND active", username,
 			 "no active staff member has that user name", id);
+}
+
+bool phone_is_clock(const char *t, bool seconds)
+{
+	size_t n = strlen(t);
+
+	if (n != 5 && !(seconds && n == 8))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if ((i % 3 == 2) != (t[i] == ':') || (i % 3 != 2 && !isdigit((unsigned char)t[i])))
+			return false;
+	return (t[0] < '2' || (t[0] == '2' && t[1] <= '3')) && t[3] <= '5' && (n == 5 || t[6] <= '5');
+}
+
+int phone_local_instant(fd_ctx *ctx, const char *what, const char *text, int64_t location,
+			int64_t *unix_ms)
+{
+	char date[11];
+	db_params p;
+	PGresult *r;
+	size_t n = strlen(text);
+	bool ok = phone_is_clock(text, false);
+
+	if (!ok && (n == 16 || n == 19) && (text[10] == 'T' || text[10] == ' ') &&
+	    phone_is_clock(text + 11, true)) {
+		memcpy(date, text, 10);
+		date[10] = '\0';
+		if (fd_check_date(ctx, what, date) != FD_OK)
+			return ctx->status.code;
+		ok = true;
+	}
+	if (!ok)
+		return fd_fail(&ctx->status, FD_INVALID_ARGUMENT,
+			       "%s must be a local time like 2026-11-27T14:30 or 14:30 (today)", what);
+	dbp_init(&p);
+	dbp_text(&p, text);
+	dbp_int(&p, location);
+	/* A wall-clock time the zone skips (spring forward) has no instant:
+	 * local_instant() round-trips it and gives NULL. */
+	if (!(r = db_query(ctx,
+			   "SELECT (extract(epoch FROM local_instant(CASE WHEN length($1) = 5"
+			   "  THEN (now() AT TIME ZONE l.time_zone)::date + $1::time"
+			   "  ELSE replace($1, 'T', ' ')::timestamp END, l.time_zone)) * 1000)::bigint"
+			   " FROM locations l WHERE l.id = $2",
+			   &p)))
+		return ctx->status.code;
+	bool exists = PQntuples(r) == 1 && !PQgetisnull(r, 0, 0);
+	*unix_ms = exists ? db_int(r, 0, 0) : 0;
+	PQclear(r);
+	if (!exists)
+		return fd_fail(&ctx->status, FD_INVALID_ARGUMENT,
+			       "%s does not exist at that location (the clocks jump forward then)", what);
+	return FD_OK;
 }
 
 /* --- lines ------------------------------------------------------------ */
@@ -179,6 +235,110 @@ int handle_phone_list_lines(fd_ctx *ctx, const ProtobufCMessage *in, ProtobufCMe
 	PQclear(r);
 	if (!rep->lines)
 		return PHONE_NOMEM(ctx);
+	*out = &rep->base;
+	return FD_OK;
+}
+
+int handle_phone_update_line(fd_ctx *ctx, const ProtobufCMessage *in, ProtobufCMessage **out)
+{
+	const Frontdesk__V1__PhoneUpdateLineRequest *req = (const void *)in;
+	Frontdesk__V1__PhoneUpdateLineReply *rep = fd_arena_alloc(ctx->arena, sizeof *rep);
+	int64_t location = 0;
+	char sql[512];
+	db_params p;
+	PGresult *r;
+
+	if (!rep)
+		return PHONE_NOMEM(ctx);
+	if (fd_check_code(ctx, "the line code", req->code) != FD_OK ||
+	    (*req->name && fd_check_text(ctx, "the line name", req->name, 1, 200, 0) != FD_OK) ||
+	    (*req->number && phone_check_e164(ctx, "the line number", req->number) != FD_OK) ||
+	    (*req->location && phone_location_id(ctx, req->location, &location) != FD_OK))
+		return ctx->status.code;
+	dbp_init(&p);
+	dbp_text(&p, req->code);
+	dbp_text_or_null(&p, req->name);
+	dbp_text_or_null(&p, req->number);
+	dbp_int(&p, location);
+	if (!(r = db_query(ctx,
+			   "UPDATE phone_lines SET name = coalesce($2, name),"
+			   " number_e164 = coalesce($3, number_e164),"
+			   " location_id = coalesce(nullif($4, 0), location_id)"
+			   " WHERE code = $1 RETURNING id",
+			   &p)))
+		return ctx->status.code;
+	int found = PQntuples(r);
+	int64_t id = found ? db_int(r, 0, 0) : 0;
+	PQclear(r);
+	if (!found)
+		return fd_fail(&ctx->status, FD_NOT_FOUND, "no phone line has that code");
+	snprintf(sql, sizeof sql, "%s WHERE pl.id = $1", line_columns);
+	dbp_init(&p);
+	dbp_int(&p, id);
+	if (!(r = db_query(ctx, sql, &p)))
+		return ctx->status.code;
+	frontdesk__v1__phone_update_line_reply__init(rep);
+	rep->line = line_from_row(ctx, r, 0);
+	PQclear(r);
+	if (!rep->line)
+		return PHONE_NOMEM(ctx);
+	char *subject = fd_arena_printf(ctx->arena, "line:%lld", (long long)id);
+	fd_ctx_audit(ctx, 0, subject);
+	if (db_notify(ctx, "phone.line", subject) != FD_OK)
+		return ctx->status.code;
+	*out = &rep->base;
+	return FD_OK;
+}
+
+/* Why a line or queue may not be removed (what still refers to it), or ""
+ * when nothing does. One statement of COALESCEd reasons, first one wins. */
+static int still_referred(fd_ctx *ctx, const char *sql, int64_t id, char **why)
+{
+	db_params p;
+	PGresult *r;
+
+	dbp_init(&p);
+	dbp_int(&p, id);
+	if (!(r = db_query(ctx, sql, &p)))
+		return ctx->status.code;
+	*why = db_str(ctx->arena, r, 0, 0);
+	PQclear(r);
+	return *why ? FD_OK : PHONE_NOMEM(ctx);
+}
+
+int handle_phone_delete_line(fd_ctx *ctx, const ProtobufCMessage *in, ProtobufCMessage **out)
+{
+	const Frontdesk__V1__PhoneDeleteLineRequest *req = (const void *)in;
+	Frontdesk__V1__PhoneDeleteLineReply *rep = fd_arena_alloc(ctx->arena, sizeof *rep);
+	int64_t id;
+	char *why;
+	db_params p;
+
+	if (!rep)
+		return PHONE_NOMEM(ctx);
+	if (fd_check_code(ctx, "the line code", req->code) != FD_OK ||
+	    lookup_id(ctx, "SELECT id FROM phone_lines WHERE code = $1", req->code,
+		      "no phone line has that code", &id) != FD_OK)
+		return ctx->status.code;
+	if (still_referred(ctx,
+			   "SELECT coalesce("
+			   " (SELECT 'routing rule ''' || name || ''' is for this line; change or remove it first'"
+			   "   FROM phone_rules WHERE line_id = $1 ORDER BY priority LIMIT 1),"
+			   " (SELECT 'the line has call history, which is kept; change its number or name instead'"
+			   "   FROM phone_calls WHERE line_id = $1 LIMIT 1), '')",
+			   id, &why) != FD_OK)
+		return ctx->status.code;
+	if (*why)
+		return fd_fail(&ctx->status, FD_FAILED_PRECONDITION, "%s", why);
+	dbp_init(&p);
+	dbp_int(&p, id);
+	if (db_exec(ctx, "DELETE FROM phone_lines WHERE id = $1", &p) != FD_OK)
+		return ctx->status.code;
+	char *subject = fd_arena_printf(ctx->arena, "line:%lld", (long long)id);
+	fd_ctx_audit(ctx, 0, subject);
+	if (db_notify(ctx, "phone.line", subject) != FD_OK)
+		return ctx->status.code;
+	frontdesk__v1__phone_delete_line_reply__init(rep);
 	*out = &rep->base;
 	return FD_OK;
 }
@@ -298,6 +458,35 @@ static int check_queue_numbers(fd_ctx *ctx, const Frontdesk__V1__PhoneSaveQueueR
 	return FD_OK;
 }
 
+/* Overflowing `code` into `target` must not close a loop: the chain from
+ * target may not lead back to code. The refusal names the loop; the
+ * database checks the same at commit (0006). */
+static int check_overflow_chain(fd_ctx *ctx, const char *code, int64_t target)
+{
+	db_params p;
+	PGresult *r;
+
+	dbp_init(&p);
+	dbp_int(&p, target);
+	dbp_text(&p, code);
+	if (!(r = db_query(ctx,
+			   "WITH RECURSIVE chain (id, code, path, depth) AS ("
+			   "  SELECT id, code, code, 1 FROM phone_queues WHERE id = $1"
+			   "  UNION ALL SELECT q.id, q.code, chain.path || ' -> ' || q.code, chain.depth + 1"
+			   "  FROM chain JOIN phone_queues p ON p.id = chain.id"
+			   "  JOIN phone_queues q ON q.id = p.overflow_queue_id"
+			   "  WHERE chain.code <> $2 AND chain.depth < 100)"
+			   " SELECT path FROM chain WHERE code = $2 LIMIT 1",
+			   &p)))
+		return ctx->status.code;
+	char *loop = PQntuples(r) ? db_str(ctx->arena, r, 0, 0) : NULL;
+	PQclear(r);
+	if (loop)
+		return fd_fail(&ctx->status, FD_FAILED_PRECONDITION,
+			       "that overflow would loop: %s -> %s", code, loop);
+	return FD_OK;
+}
+
 int handle_phone_save_queue(fd_ctx *ctx, const ProtobufCMessage *in, ProtobufCMessage **out)
 {
 	const Frontdesk__V1__PhoneSaveQueueRequest *req = (const void *)in;
@@ -324,7 +513,8 @@ int handle_phone_save_queue(fd_ctx *ctx, const ProtobufCMessage *in, ProtobufCMe
 		if (strcmp(req->overflow_queue, req->code) == 0)
 			return fd_fail(&ctx->status, FD_INVALID_ARGUMENT,
 				       "a queue cannot overflow into itself");
-		if (phone_queue_id(ctx, req->overflow_queue, &overflow_queue) != FD_OK)
+		if (phone_queue_id(ctx, req->overflow_queue, &overflow_queue) != FD_OK ||
+		    check_overflow_chain(ctx, req->code, overflow_queue) != FD_OK)
 			return ctx->status.code;
 	} else if (*req->overflow_queue) {
 		return fd_fail(&ctx->status, FD_INVALID_ARGUMENT,
@@ -379,6 +569,54 @@ int handle_phone_save_queue(fd_ctx *ctx, const ProtobufCMessage *in, ProtobufCMe
 	fd_ctx_audit(ctx, 0, subject);
 	if (db_notify(ctx, "phone.queue", subject) != FD_OK)
 		return ctx->status.code;
+	*out = &rep->base;
+	return FD_OK;
+}
+
+int handle_phone_delete_queue(fd_ctx *ctx, const ProtobufCMessage *in, ProtobufCMessage **out)
+{
+	const Frontdesk__V1__PhoneDeleteQueueRequest *req = (const void *)in;
+	Frontdesk__V1__PhoneDeleteQueueReply *rep = fd_arena_alloc(ctx->arena, sizeof *rep);
+	int64_t id;
+	char *why;
+	db_params p;
+
+	if (!rep)
+		return PHONE_NOMEM(ctx);
+	if (fd_check_code(ctx, "the queue code", req->code) != FD_OK ||
+	    phone_queue_id(ctx, req->code, &id) != FD_OK)
+		return ctx->status.code;
+	if (still_referred(ctx,
+			   "SELECT coalesce("
+			   " (SELECT 'routing rule ''' || name || ''' sends calls to it; change or remove it first'"
+			   "   FROM phone_rules WHERE queue_id = $1 ORDER BY priority LIMIT 1),"
+			   " (SELECT 'queue ''' || code || ''' overflows into it; change that queue first'"
+			   "   FROM phone_queues WHERE overflow_queue_id = $1 ORDER BY code LIMIT 1),"
+			   " (SELECT 'care team ''' || code || ''' uses it as its nurse line'"
+			   "   FROM phone_care_teams WHERE nurse_queue_id = $1 ORDER BY code LIMIT 1),"
+			   " (SELECT 'a listed number goes to it: ' || number_e164"
+			   "   FROM phone_listed_numbers WHERE queue_id = $1 ORDER BY 1 LIMIT 1),"
+			   " (SELECT 'calls are waiting in it' FROM phone_calls"
+			   "   WHERE queue_id = $1 AND state <> 'ended' LIMIT 1),"
+			   " (SELECT 'its inbox has open messages' FROM phone_messages"
+			   "   WHERE for_queue_id = $1 AND done_at IS NULL LIMIT 1),"
+			   " (SELECT 'the queue has call history, which is kept; take its rules and"
+			   " members away instead' WHERE EXISTS (SELECT 1 FROM phone_visits WHERE queue_id = $1)"
+			   "   OR EXISTS (SELECT 1 FROM phone_calls WHERE queue_id = $1)"
+			   "   OR EXISTS (SELECT 1 FROM phone_messages WHERE for_queue_id = $1)), '')",
+			   id, &why) != FD_OK)
+		return ctx->status.code;
+	if (*why)
+		return fd_fail(&ctx->status, FD_FAILED_PRECONDITION, "%s", why);
+	dbp_init(&p);
+	dbp_int(&p, id);
+	if (db_exec(ctx, "DELETE FROM phone_queues WHERE id = $1", &p) != FD_OK)
+		return ctx->status.code;
+	char *subject = fd_arena_printf(ctx->arena, "queue:%lld", (long long)id);
+	fd_ctx_audit(ctx, 0, subject);
+	if (db_notify(ctx, "phone.queue", subject) != FD_OK)
+		return ctx->status.code;
+	frontdesk__v1__phone_delete_queue_reply__init(rep);
 	*out = &rep->base;
 	return FD_OK;
 }

@@ -578,8 +578,15 @@ int handle_phone_transfer(fd_ctx *ctx, const ProtobufCMessage *in, ProtobufCMess
 		    " target_staff_id = nullif($3, 0), waiting_since = now(), ring_cycle = 0,"
 		    " answered_by = NULL, answered_desk_id = NULL, answered_at = NULL, held_at = NULL,"
 		    " route_reason = 'transferred to ' || $4 WHERE id = $1",
-		    &p) != FD_OK ||
-	    db_exec(ctx,
+		    &p) != FD_OK)
+		return ctx->status.code;
+	/* The visit row takes three of the four parameters: PostgreSQL
+	 * refuses a bind with more parameters than the statement uses. */
+	dbp_init(&p);
+	dbp_int(&p, req->call_id);
+	dbp_int(&p, queue);
+	dbp_int(&p, staff);
+	if (db_exec(ctx,
 		    "INSERT INTO phone_visits (call_id, queue_id, staff_id, entered_at)"
 		    " VALUES ($1, nullif($2, 0), nullif($3, 0), now())",
 		    &p) != FD_OK)

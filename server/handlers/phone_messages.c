@@ -3,7 +3,11 @@
  * staff member or one queue's inbox; taken from a call it keeps that
  * call's arrival time as the caller's place in line, and inboxes list
  * callbacks in that order, so a callback comes before calls that arrived
- * after it. Messages hold patient data (name, reason): every read and
+ * after it. A callback (a queue message with a due time) is also offered
+ * to one free member of its queue, ahead of calls that arrived after it
+ * (0006's phone_offer_callbacks, run when a later call would ring and by
+ * the periodic tick); the message then shows who it is offered to.
+ * Messages hold patient data (name, reason): every read and
  * write is audited. Metrics come from the per-queue visits, counted in the
  * queue location's own day and hours.
  */
@@ -26,8 +30,10 @@ static const char message_columns[] =
 	"SELECT m.id, coalesce(m.call_id, 0), coalesce(fs.username, ''), coalesce(fq.code, ''),"
 	" coalesce(m.caller_name, ''), m.callback_e164, coalesce(m.patient_id, 0), m.reason,"
 	" m.urgency, coalesce(tb.username, ''), " MS("m.taken_at") ", " MS("m.place_at") ","
-	" " MS("m.callback_due_at") ", " MS("m.done_at") ", coalesce(db.username, '')"
+	" " MS("m.callback_due_at") ", " MS("m.done_at") ", coalesce(db.username, ''),"
+	" coalesce(ot.username, ''), " MS("m.offered_at")
 	" FROM phone_messages m LEFT JOIN staff fs ON fs.id = m.for_staff_id"
+	" LEFT JOIN staff ot ON ot.id = m.offered_to"
 	" LEFT JOIN phone_queues fq ON fq.id = m.for_queue_id"
 	" LEFT JOIN staff tb ON tb.id = m.taken_by LEFT JOIN staff db ON db.id = m.done_by";
 
@@ -53,6 +59,8 @@ static Frontdesk__V1__PhoneMessage *message_from_row(fd_ctx *ctx, const PGresult
 	m->callback_due_unix_ms = db_int(r, row, 12);
 	m->done_unix_ms = db_int(r, row, 13);
 	m->done_by = db_str(ctx->arena, r, row, 14);
+	m->offered_to = db_str(ctx->arena, r, row, 15);
+	m->offered_unix_ms = db_int(r, row, 16);
 	return m;
 }
 
@@ -93,7 +101,31 @@ static int check_message(fd_ctx *ctx, const Frontdesk__V1__PhoneTakeMessageReque
 		return ctx->status.code;
 	if (req->patient_id < 0 || req->call_id < 0 || req->callback_due_unix_ms < 0)
 		return fd_fail(&ctx->status, FD_INVALID_ARGUMENT, "ids and times are positive numbers");
+	if (req->callback_due_unix_ms && *req->callback_due_local)
+		return fd_fail(&ctx->status, FD_INVALID_ARGUMENT,
+			       "give the due time once: unix time or local time");
 	return FD_OK;
+}
+
+/* A callback due time typed as a local time: at the queue's location, or
+ * the clinic's first location for a staff member's inbox. */
+static int local_due(fd_ctx *ctx, const char *text, int64_t queue, int64_t *due)
+{
+	int64_t location = 0;
+	db_params p;
+	PGresult *r;
+
+	if (queue) {
+		dbp_init(&p);
+		dbp_int(&p, queue);
+		if (!(r = db_query(ctx, "SELECT location_id FROM phone_queues WHERE id = $1", &p)))
+			return ctx->status.code;
+		location = db_int(r, 0, 0);
+		PQclear(r);
+	} else if (phone_location_id(ctx, "", &location) != FD_OK) {
+		return ctx->status.code;
+	}
+	return phone_local_instant(ctx, "the callback due time", text, location, due);
 }
 
 int handle_phone_take_message(fd_ctx *ctx, const ProtobufCMessage *in, ProtobufCMessage **out)
@@ -106,9 +138,11 @@ int handle_phone_take_message(fd_ctx *ctx, const ProtobufCMessage *in, ProtobufC
 
 	if (!rep)
 		return PHONE_NOMEM(ctx);
+	int64_t due = req->callback_due_unix_ms;
 	if (check_message(ctx, req) != FD_OK ||
 	    (*req->for_username && phone_staff_id(ctx, req->for_username, &staff) != FD_OK) ||
-	    (*req->for_queue && phone_queue_id(ctx, req->for_queue, &queue) != FD_OK))
+	    (*req->for_queue && phone_queue_id(ctx, req->for_queue, &queue) != FD_OK) ||
+	    (*req->callback_due_local && local_due(ctx, req->callback_due_local, queue, &due) != FD_OK))
 		return ctx->status.code;
 	dbp_init(&p);
 	dbp_int(&p, req->call_id);
@@ -134,7 +168,7 @@ int handle_phone_take_message(fd_ctx *ctx, const ProtobufCMessage *in, ProtobufC
 	dbp_text(&p, req->reason);
 	dbp_text(&p, *req->urgency ? req->urgency : "routine");
 	dbp_int(&p, ctx->session->staff_id);
-	dbp_int(&p, req->callback_due_unix_ms);
+	dbp_int(&p, due);
 	/* The caller's place in line is the call's arrival, when there was one. */
 	if (!(r = db_query(ctx,
 			   "INSERT INTO phone_messages (call_id, for_staff_id, for_queue_id, caller_name,"
@@ -169,19 +203,23 @@ int handle_phone_list_messages(fd_ctx *ctx, const ProtobufCMessage *in, Protobuf
 	if ((*req->for_username && phone_staff_id(ctx, req->for_username, &staff) != FD_OK) ||
 	    (*req->for_queue && phone_queue_id(ctx, req->for_queue, &queue) != FD_OK))
 		return ctx->status.code;
-	/* Without a filter: my own inbox and those of the queues I serve. */
+	/* Without a filter: my own inbox and those of the queues I serve.
+	 * Inboxes put urgent messages first; callbacks keep strict place
+	 * order, the order they are offered in. */
 	snprintf(sql, sizeof sql,
-		 "%s WHERE ($3 OR m.done_at IS NULL) AND CASE"
+		 "%s WHERE ($3 OR m.done_at IS NULL) AND (NOT $5 OR m.callback_due_at IS NOT NULL) AND CASE"
 		 " WHEN $1::bigint > 0 THEN m.for_staff_id = $1 WHEN $2::bigint > 0 THEN m.for_queue_id = $2"
 		 " ELSE m.for_staff_id = $4 OR m.for_queue_id IN"
 		 "  (SELECT queue_id FROM phone_queue_members WHERE staff_id = $4) END"
-		 " ORDER BY m.done_at IS NOT NULL, m.urgency = 'urgent' DESC, m.place_at, m.id LIMIT 500",
+		 " ORDER BY m.done_at IS NOT NULL, NOT $5 AND m.urgency = 'urgent' DESC, m.place_at, m.id"
+		 " LIMIT 500",
 		 message_columns);
 	dbp_init(&p);
 	dbp_int(&p, staff);
 	dbp_int(&p, queue);
 	dbp_bool(&p, req->include_done);
 	dbp_int(&p, ctx->session->staff_id);
+	dbp_bool(&p, req->callbacks_only);
 	if (!(r = db_query(ctx, sql, &p)))
 		return ctx->status.code;
 	size_t n = (size_t)PQntuples(r);
@@ -254,8 +292,8 @@ int handle_phone_assign_message(fd_ctx *ctx, const ProtobufCMessage *in, Protobu
 	dbp_int(&p, req->message_id);
 	dbp_int(&p, staff);
 	if (!(r = db_query(ctx,
-			   "UPDATE phone_messages SET for_staff_id = $2, for_queue_id = NULL"
-			   " WHERE id = $1 AND done_at IS NULL RETURNING id",
+			   "UPDATE phone_messages SET for_staff_id = $2, for_queue_id = NULL,"
+			   " offered_to = NULL, offered_at = NULL WHERE id = $1 AND done_at IS NULL RETURNING id",
 			   &p)))
 		return ctx->status.code;
 	int moved = PQntuples(r);

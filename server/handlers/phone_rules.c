@@ -7,6 +7,8 @@
  * are read once, then the rules are walked in priority order in C, each
  * leaving a line in the trace, until one whose condition holds can act.
  * A rule set must always keep a fallback; saving one without it is refused.
+ * Care teams (phone_care.c) add one fact, read only when a rule asks for
+ * it: the nurse line of the caller's provider's team.
  */
 #include <stdio.h>
 #include <string.h>
@@ -25,12 +27,19 @@ int handle_phone_add_on_call(fd_ctx *ctx, const ProtobufCMessage *in, ProtobufCM
 int handle_phone_list_on_call(fd_ctx *ctx, const ProtobufCMessage *in, ProtobufCMessage **out);
 int handle_phone_add_listed_number(fd_ctx *ctx, const ProtobufCMessage *in, ProtobufCMessage **out);
 int handle_phone_route(fd_ctx *ctx, const ProtobufCMessage *in, ProtobufCMessage **out);
+int handle_phone_update_rule(fd_ctx *ctx, const ProtobufCMessage *in, ProtobufCMessage **out);
+int handle_phone_delete_holiday(fd_ctx *ctx, const ProtobufCMessage *in, ProtobufCMessage **out);
+int handle_phone_delete_listed_number(fd_ctx *ctx, const ProtobufCMessage *in, ProtobufCMessage **out);
+int handle_phone_list_time_conditions(fd_ctx *ctx, const ProtobufCMessage *in, ProtobufCMessage **out);
+int handle_phone_update_on_call(fd_ctx *ctx, const ProtobufCMessage *in, ProtobufCMessage **out);
+int handle_phone_delete_on_call(fd_ctx *ctx, const ProtobufCMessage *in, ProtobufCMessage **out);
 
 static const char *const conditions[] = { "always", "open", "closed", "after_hours", "lunch",
 					  "holiday", "override", "caller_patient",
-					  "caller_patient_today", "caller_listed", "menu", NULL };
-static const char *const actions[] = { "queue", "listed_queue", "on_call", "answering_service",
-				       "voicemail", "message", NULL };
+					  "caller_patient_today", "caller_listed", "caller_care_team",
+					  "menu", NULL };
+static const char *const actions[] = { "queue", "listed_queue", "care_team_queue", "on_call",
+				       "answering_service", "voicemail", "message", NULL };
 
 /* A fallback always decides: no condition, every line, an action that
  * cannot come up empty (on-call can: nobody may be on the rota). */
@@ -119,7 +128,54 @@ static int check_rule_shape(fd_ctx *ctx, const Frontdesk__V1__PhoneRule *rule)
 	if (strcmp(rule->action, "listed_queue") == 0 && strcmp(rule->condition, "caller_listed") != 0)
 		return fd_fail(&ctx->status, FD_INVALID_ARGUMENT,
 			       "the action 'listed_queue' goes with the condition 'caller_listed'");
+	if (strcmp(rule->action, "care_team_queue") == 0 &&
+	    strcmp(rule->condition, "caller_care_team") != 0)
+		return fd_fail(&ctx->status, FD_INVALID_ARGUMENT,
+			       "the action 'care_team_queue' goes with the condition 'caller_care_team'");
 	return FD_OK;
+}
+
+/* The line and queue a rule names, as ids (0 when it names none). */
+static int rule_targets(fd_ctx *ctx, const Frontdesk__V1__PhoneRule *rule, int64_t *line,
+			int64_t *queue)
+{
+	db_params lp;
+	PGresult *r;
+
+	*line = *queue = 0;
+	if (*rule->line) {
+		dbp_init(&lp);
+		dbp_text(&lp, rule->line);
+		if (!(r = db_query(ctx, "SELECT id FROM phone_lines WHERE code = $1", &lp)))
+			return ctx->status.code;
+		*line = PQntuples(r) ? db_int(r, 0, 0) : 0;
+		PQclear(r);
+		if (!*line)
+			return fd_fail(&ctx->status, FD_NOT_FOUND, "no phone line has that code");
+	}
+	if (*rule->queue && phone_queue_id(ctx, rule->queue, queue) != FD_OK)
+		return ctx->status.code;
+	return FD_OK;
+}
+
+/* Reads back one rule by name into *rule. */
+static int load_rule(fd_ctx *ctx, const char *name, Frontdesk__V1__PhoneRule **rule)
+{
+	char sql[1024];
+	db_params p;
+	PGresult *r;
+
+	snprintf(sql, sizeof sql, "%s WHERE r.name = $1", rule_columns);
+	dbp_init(&p);
+	dbp_text(&p, name);
+	if (!(r = db_query(ctx, sql, &p)))
+		return ctx->status.code;
+	*rule = PQntuples(r) == 1 ? rule_from_row(ctx, r, 0) : NULL;
+	int found = PQntuples(r);
+	PQclear(r);
+	if (!found)
+		return fd_fail(&ctx->status, FD_NOT_FOUND, "no routing rule has that name");
+	return *rule ? FD_OK : PHONE_NOMEM(ctx);
 }
 
 int handle_phone_add_rule(fd_ctx *ctx, const ProtobufCMessage *in, ProtobufCMessage **out)
@@ -129,28 +185,13 @@ int handle_phone_add_rule(fd_ctx *ctx, const ProtobufCMessage *in, ProtobufCMess
 	const Frontdesk__V1__PhoneRule *rule = req->rule;
 	int64_t line = 0, queue = 0;
 	long long fallbacks = 0;
-	char sql[1024];
 	db_params p;
-	PGresult *r;
 
 	if (!rep)
 		return PHONE_NOMEM(ctx);
 	if (!rule)
 		return fd_fail(&ctx->status, FD_INVALID_ARGUMENT, "give the rule to add");
-	if (check_rule_shape(ctx, rule) != FD_OK)
-		return ctx->status.code;
-	if (*rule->line) {
-		db_params lp;
-		dbp_init(&lp);
-		dbp_text(&lp, rule->line);
-		if (!(r = db_query(ctx, "SELECT id FROM phone_lines WHERE code = $1", &lp)))
-			return ctx->status.code;
-		line = PQntuples(r) ? db_int(r, 0, 0) : 0;
-		PQclear(r);
-		if (!line)
-			return fd_fail(&ctx->status, FD_NOT_FOUND, "no phone line has that code");
-	}
-	if (*rule->queue && phone_queue_id(ctx, rule->queue, &queue) != FD_OK)
+	if (check_rule_shape(ctx, rule) != FD_OK || rule_targets(ctx, rule, &line, &queue) != FD_OK)
 		return ctx->status.code;
 	if (count_fallbacks(ctx, "", &fallbacks) != FD_OK)
 		return ctx->status.code;
@@ -174,16 +215,61 @@ int handle_phone_add_rule(fd_ctx *ctx, const ProtobufCMessage *in, ProtobufCMess
 		    " VALUES ($1, $2, nullif($3, 0), $4, $5, $6, nullif($7, 0), $8, $9)",
 		    &p) != FD_OK)
 		return ctx->status.code;
-	snprintf(sql, sizeof sql, "%s WHERE r.name = $1", rule_columns);
+	frontdesk__v1__phone_add_rule_reply__init(rep);
+	if (load_rule(ctx, rule->name, &rep->rule) != FD_OK)
+		return ctx->status.code;
+	char *subject = fd_arena_printf(ctx->arena, "rule:%lld", (long long)rep->rule->id);
+	fd_ctx_audit(ctx, 0, subject);
+	if (db_notify(ctx, "phone.rules", subject) != FD_OK)
+		return ctx->status.code;
+	*out = &rep->base;
+	return FD_OK;
+}
+
+/* Replaces every field of the named rule. The rule set must keep a
+ * fallback: turning the last one into something else is refused. */
+int handle_phone_update_rule(fd_ctx *ctx, const ProtobufCMessage *in, ProtobufCMessage **out)
+{
+	const Frontdesk__V1__PhoneUpdateRuleRequest *req = (const void *)in;
+	Frontdesk__V1__PhoneUpdateRuleReply *rep = fd_arena_alloc(ctx->arena, sizeof *rep);
+	const Frontdesk__V1__PhoneRule *rule = req->rule;
+	Frontdesk__V1__PhoneRule *existing; /* only to say NOT_FOUND clearly */
+	int64_t line = 0, queue = 0;
+	long long fallbacks = 0;
+	db_params p;
+
+	if (!rep)
+		return PHONE_NOMEM(ctx);
+	if (!rule)
+		return fd_fail(&ctx->status, FD_INVALID_ARGUMENT, "give the rule to change");
+	if (check_rule_shape(ctx, rule) != FD_OK || load_rule(ctx, rule->name, &existing) != FD_OK ||
+	    rule_targets(ctx, rule, &line, &queue) != FD_OK ||
+	    count_fallbacks(ctx, rule->name, &fallbacks) != FD_OK)
+		return ctx->status.code;
+	if (!fallbacks && !is_fallback(rule->condition, rule->line, rule->action))
+		return fd_fail(&ctx->status, FD_FAILED_PRECONDITION,
+			       "that is the last fallback rule; it must stay a fallback (condition"
+			       " 'always', every line, action queue, voicemail, message or"
+			       " answering_service) until another fallback exists");
 	dbp_init(&p);
 	dbp_text(&p, rule->name);
-	if (!(r = db_query(ctx, sql, &p)))
+	dbp_int(&p, rule->priority);
+	dbp_int(&p, line);
+	dbp_text(&p, rule->condition);
+	dbp_text_or_null(&p, rule->menu_choice);
+	dbp_text(&p, rule->action);
+	dbp_int(&p, queue);
+	dbp_text_or_null(&p, rule->number);
+	dbp_text_or_null(&p, rule->voicemail_box);
+	if (db_exec(ctx,
+		    "UPDATE phone_rules SET priority = $2, line_id = nullif($3, 0), condition = $4,"
+		    " menu_choice = $5, action = $6, queue_id = nullif($7, 0), number_e164 = $8,"
+		    " voicemail_box = $9 WHERE name = $1",
+		    &p) != FD_OK)
 		return ctx->status.code;
-	frontdesk__v1__phone_add_rule_reply__init(rep);
-	rep->rule = rule_from_row(ctx, r, 0);
-	PQclear(r);
-	if (!rep->rule)
-		return PHONE_NOMEM(ctx);
+	frontdesk__v1__phone_update_rule_reply__init(rep);
+	if (load_rule(ctx, rule->name, &rep->rule) != FD_OK)
+		return ctx->status.code;
 	char *subject = fd_arena_printf(ctx->arena, "rule:%lld", (long long)rep->rule->id);
 	fd_ctx_audit(ctx, 0, subject);
 	if (db_notify(ctx, "phone.rules", subject) != FD_OK)
@@ -259,8 +345,7 @@ int handle_phone_delete_rule(fd_ctx *ctx, const ProtobufCMessage *in, ProtobufCM
 /* "HH:MM", 00:00-23:59. */
 static int check_clock(fd_ctx *ctx, const char *what, const char *t)
 {
-	if (strlen(t) != 5 || t[2] != ':' || t[0] < '0' || t[0] > '2' || t[1] < '0' || t[1] > '9' ||
-	    t[3] < '0' || t[3] > '5' || t[4] < '0' || t[4] > '9' || (t[0] == '2' && t[1] > '3'))
+	if (!phone_is_clock(t, false))
 		return fd_fail(&ctx->status, FD_INVALID_ARGUMENT, "%s must be a time like 08:30", what);
 	return FD_OK;
 }
@@ -372,15 +457,23 @@ int handle_phone_set_override(fd_ctx *ctx, const ProtobufCMessage *in, ProtobufC
 		    &p) != FD_OK)
 		return ctx->status.code;
 	if (!req->clear) {
+		int64_t until = req->until_unix_ms;
 		if (phone_check_word(ctx, "the override", req->state, states) != FD_OK ||
 		    fd_check_text(ctx, "the reason", req->reason, 1, 200, 0) != FD_OK)
 			return ctx->status.code;
-		if (req->until_unix_ms && req->until_unix_ms <= fd_now_unix_ms())
+		if (until && *req->until_local)
+			return fd_fail(&ctx->status, FD_INVALID_ARGUMENT,
+				       "give the end of the override once: unix time or local time");
+		if (*req->until_local &&
+		    phone_local_instant(ctx, "the end of the override", req->until_local, location,
+					&until) != FD_OK)
+			return ctx->status.code;
+		if (until && until <= fd_now_unix_ms())
 			return fd_fail(&ctx->status, FD_INVALID_ARGUMENT,
 				       "the override must end in the future");
 		dbp_text(&p, req->state);
 		dbp_text(&p, req->reason);
-		dbp_int(&p, req->until_unix_ms);
+		dbp_int(&p, until);
 		if (db_exec(ctx,
 			    "INSERT INTO phone_overrides (location_id, state, reason, starts_at, ends_at)"
 			    " VALUES ($1, $2, $3, now(), CASE WHEN $4::bigint = 0 THEN 'infinity'"
@@ -400,7 +493,9 @@ int handle_phone_set_override(fd_ctx *ctx, const ProtobufCMessage *in, ProtobufC
 static const char on_call_columns[] =
 	"SELECT o.id, l.code, s.username, s.display_name, o.number_e164,"
 	" (extract(epoch FROM o.starts_at) * 1000)::bigint,"
-	" (extract(epoch FROM o.ends_at) * 1000)::bigint"
+	" (extract(epoch FROM o.ends_at) * 1000)::bigint,"
+	" to_char(o.starts_at AT TIME ZONE l.time_zone, 'YYYY-MM-DD\"T\"HH24:MI'),"
+	" to_char(o.ends_at AT TIME ZONE l.time_zone, 'YYYY-MM-DD\"T\"HH24:MI')"
 	" FROM phone_on_call o JOIN locations l ON l.id = o.location_id"
 	" JOIN staff s ON s.id = o.staff_id";
 
@@ -418,7 +513,80 @@ static Frontdesk__V1__PhoneOnCallEntry *on_call_from_row(fd_ctx *ctx, const PGre
 	e->number = db_str(ctx->arena, r, row, 4);
 	e->starts_unix_ms = db_int(r, row, 5);
 	e->ends_unix_ms = db_int(r, row, 6);
+	e->starts_local = db_str(ctx->arena, r, row, 7);
+	e->ends_local = db_str(ctx->arena, r, row, 8);
 	return e;
+}
+
+/* An entry's start and end in unix ms: the unix times, or the local times
+ * at the entry's location when those are given. */
+static int on_call_times(fd_ctx *ctx, const Frontdesk__V1__PhoneOnCallEntry *e, int64_t location,
+			 int64_t *starts, int64_t *ends)
+{
+	if ((*e->starts_local && e->starts_unix_ms) || (*e->ends_local && e->ends_unix_ms))
+		return fd_fail(&ctx->status, FD_INVALID_ARGUMENT,
+			       "give each on-call time once: unix time or local time");
+	if (*e->starts_local &&
+	    phone_local_instant(ctx, "the on-call start", e->starts_local, location, starts) != FD_OK)
+		return ctx->status.code;
+	if (*e->ends_local &&
+	    phone_local_instant(ctx, "the on-call end", e->ends_local, location, ends) != FD_OK)
+		return ctx->status.code;
+	if (e->starts_unix_ms)
+		*starts = e->starts_unix_ms;
+	if (e->ends_unix_ms)
+		*ends = e->ends_unix_ms;
+	if (*starts <= 0 || *ends <= *starts)
+		return fd_fail(&ctx->status, FD_INVALID_ARGUMENT, "an on-call entry must end after it starts");
+	return FD_OK;
+}
+
+/* No two entries of a location may overlap (`except` is the entry being
+ * changed). The exclusion constraint holds the same; this says it clearly. */
+static int check_on_call_free(fd_ctx *ctx, int64_t location, int64_t starts, int64_t ends,
+			      int64_t except)
+{
+	db_params p;
+	PGresult *r;
+
+	dbp_init(&p);
+	dbp_int(&p, location);
+	dbp_int(&p, starts);
+	dbp_int(&p, ends);
+	dbp_int(&p, except);
+	if (!(r = db_query(ctx,
+			   "SELECT s.username FROM phone_on_call o JOIN staff s ON s.id = o.staff_id"
+			   " WHERE o.location_id = $1 AND o.id <> $4 AND tstzrange(o.starts_at, o.ends_at)"
+			   " && tstzrange(to_timestamp($2 / 1000.0), to_timestamp($3 / 1000.0))"
+			   " ORDER BY o.starts_at LIMIT 1",
+			   &p)))
+		return ctx->status.code;
+	char *who = PQntuples(r) ? db_str(ctx->arena, r, 0, 0) : NULL;
+	PQclear(r);
+	if (who)
+		return fd_fail(&ctx->status, FD_FAILED_PRECONDITION,
+			       "that time overlaps another on-call entry for this location (%s)", who);
+	return FD_OK;
+}
+
+/* Reads back one on-call entry by id. */
+static int load_on_call(fd_ctx *ctx, int64_t id, Frontdesk__V1__PhoneOnCallEntry **e)
+{
+	char sql[1024];
+	db_params p;
+	PGresult *r;
+
+	snprintf(sql, sizeof sql, "%s WHERE o.id = $1", on_call_columns);
+	dbp_init(&p);
+	dbp_int(&p, id);
+	if (!(r = db_query(ctx, sql, &p)))
+		return ctx->status.code;
+	int found = PQntuples(r);
+	*e = found ? on_call_from_row(ctx, r, 0) : NULL;
+	PQclear(r);
+	if (!found)
+		return fd_fail(&ctx->status, FD_NOT_FOUND, "no on-call entry has id %lld", (long long)id);
+	return *e ? FD_OK : PHONE_NOMEM(ctx);
 }
 
 int handle_phone_add_on_call(fd_ctx *ctx, const ProtobufCMessage *in, ProtobufCMessage **out)
@@ -426,8 +594,7 @@ int handle_phone_add_on_call(fd_ctx *ctx, const ProtobufCMessage *in, ProtobufCM
 	const Frontdesk__V1__PhoneAddOnCallRequest *req = (const void *)in;
 	Frontdesk__V1__PhoneAddOnCallReply *rep = fd_arena_alloc(ctx->arena, sizeof *rep);
 	const Frontdesk__V1__PhoneOnCallEntry *e = req->entry;
-	int64_t location, staff;
-	char sql[1024];
+	int64_t location, staff, starts = 0, ends = 0;
 	db_params p;
 	PGresult *r;
 
@@ -437,24 +604,14 @@ int handle_phone_add_on_call(fd_ctx *ctx, const ProtobufCMessage *in, ProtobufCM
 		return fd_fail(&ctx->status, FD_INVALID_ARGUMENT, "give the on-call entry");
 	if (phone_check_e164(ctx, "the on-call number", e->number) != FD_OK ||
 	    phone_location_id(ctx, e->location, &location) != FD_OK ||
-	    phone_staff_id(ctx, e->username, &staff) != FD_OK)
+	    phone_staff_id(ctx, e->username, &staff) != FD_OK ||
+	    on_call_times(ctx, e, location, &starts, &ends) != FD_OK ||
+	    check_on_call_free(ctx, location, starts, ends, 0) != FD_OK)
 		return ctx->status.code;
-	if (e->starts_unix_ms <= 0 || e->ends_unix_ms <= e->starts_unix_ms)
-		return fd_fail(&ctx->status, FD_INVALID_ARGUMENT, "an on-call entry must end after it starts");
 	dbp_init(&p);
 	dbp_int(&p, location);
-	dbp_int(&p, e->starts_unix_ms);
-	dbp_int(&p, e->ends_unix_ms);
-	if (!(r = db_query(ctx,
-			   "SELECT 1 FROM phone_on_call WHERE location_id = $1 AND tstzrange(starts_at,"
-			   " ends_at) && tstzrange(to_timestamp($2 / 1000.0), to_timestamp($3 / 1000.0))",
-			   &p)))
-		return ctx->status.code;
-	int overlaps = PQntuples(r);
-	PQclear(r);
-	if (overlaps)
-		return fd_fail(&ctx->status, FD_FAILED_PRECONDITION,
-			       "that time overlaps another on-call entry for this location");
+	dbp_int(&p, starts);
+	dbp_int(&p, ends);
 	dbp_int(&p, staff);
 	dbp_text(&p, e->number);
 	if (!(r = db_query(ctx,
@@ -465,17 +622,89 @@ int handle_phone_add_on_call(fd_ctx *ctx, const ProtobufCMessage *in, ProtobufCM
 		return ctx->status.code;
 	int64_t id = db_int(r, 0, 0);
 	PQclear(r);
-	snprintf(sql, sizeof sql, "%s WHERE o.id = $1", on_call_columns);
-	dbp_init(&p);
-	dbp_int(&p, id);
-	if (!(r = db_query(ctx, sql, &p)))
-		return ctx->status.code;
 	frontdesk__v1__phone_add_on_call_reply__init(rep);
-	rep->entry = on_call_from_row(ctx, r, 0);
-	PQclear(r);
-	if (!rep->entry)
-		return PHONE_NOMEM(ctx);
+	if (load_on_call(ctx, id, &rep->entry) != FD_OK)
+		return ctx->status.code;
 	fd_ctx_audit(ctx, 0, fd_arena_printf(ctx->arena, "on_call:%lld", (long long)id));
+	*out = &rep->base;
+	return FD_OK;
+}
+
+/* Changes an entry by id: each field given replaces the current one. */
+int handle_phone_update_on_call(fd_ctx *ctx, const ProtobufCMessage *in, ProtobufCMessage **out)
+{
+	const Frontdesk__V1__PhoneUpdateOnCallRequest *req = (const void *)in;
+	Frontdesk__V1__PhoneUpdateOnCallReply *rep = fd_arena_alloc(ctx->arena, sizeof *rep);
+	const Frontdesk__V1__PhoneOnCallEntry *e = req->entry;
+	int64_t location, staff, starts, ends;
+	db_params p;
+	PGresult *r;
+
+	if (!rep)
+		return PHONE_NOMEM(ctx);
+	if (!e || e->id <= 0)
+		return fd_fail(&ctx->status, FD_INVALID_ARGUMENT, "give the on-call entry's id");
+	if ((*e->number && phone_check_e164(ctx, "the on-call number", e->number) != FD_OK))
+		return ctx->status.code;
+	dbp_init(&p);
+	dbp_int(&p, e->id);
+	if (!(r = db_query(ctx,
+			   "SELECT location_id, staff_id, (extract(epoch FROM starts_at) * 1000)::bigint,"
+			   " (extract(epoch FROM ends_at) * 1000)::bigint FROM phone_on_call"
+			   " WHERE id = $1 FOR UPDATE",
+			   &p)))
+		return ctx->status.code;
+	int found = PQntuples(r);
+	location = found ? db_int(r, 0, 0) : 0;
+	staff = found ? db_int(r, 0, 1) : 0;
+	starts = found ? db_int(r, 0, 2) : 0;
+	ends = found ? db_int(r, 0, 3) : 0;
+	PQclear(r);
+	if (!found)
+		return fd_fail(&ctx->status, FD_NOT_FOUND, "no on-call entry has id %lld", (long long)e->id);
+	if ((*e->location && phone_location_id(ctx, e->location, &location) != FD_OK) ||
+	    (*e->username && phone_staff_id(ctx, e->username, &staff) != FD_OK) ||
+	    on_call_times(ctx, e, location, &starts, &ends) != FD_OK ||
+	    check_on_call_free(ctx, location, starts, ends, e->id) != FD_OK)
+		return ctx->status.code;
+	dbp_int(&p, location);
+	dbp_int(&p, staff);
+	dbp_int(&p, starts);
+	dbp_int(&p, ends);
+	dbp_text_or_null(&p, e->number);
+	if (db_exec(ctx,
+		    "UPDATE phone_on_call SET location_id = $2, staff_id = $3,"
+		    " starts_at = to_timestamp($4 / 1000.0), ends_at = to_timestamp($5 / 1000.0),"
+		    " number_e164 = coalesce($6, number_e164) WHERE id = $1",
+		    &p) != FD_OK)
+		return ctx->status.code;
+	frontdesk__v1__phone_update_on_call_reply__init(rep);
+	if (load_on_call(ctx, e->id, &rep->entry) != FD_OK)
+		return ctx->status.code;
+	fd_ctx_audit(ctx, 0, fd_arena_printf(ctx->arena, "on_call:%lld", (long long)e->id));
+	*out = &rep->base;
+	return FD_OK;
+}
+
+int handle_phone_delete_on_call(fd_ctx *ctx, const ProtobufCMessage *in, ProtobufCMessage **out)
+{
+	const Frontdesk__V1__PhoneDeleteOnCallRequest *req = (const void *)in;
+	Frontdesk__V1__PhoneDeleteOnCallReply *rep = fd_arena_alloc(ctx->arena, sizeof *rep);
+	db_params p;
+	PGresult *r;
+
+	if (!rep)
+		return PHONE_NOMEM(ctx);
+	dbp_init(&p);
+	dbp_int(&p, req->id);
+	if (!(r = db_query(ctx, "DELETE FROM phone_on_call WHERE id = $1 RETURNING id", &p)))
+		return ctx->status.code;
+	int found = PQntuples(r);
+	PQclear(r);
+	if (!found)
+		return fd_fail(&ctx->status, FD_NOT_FOUND, "no on-call entry has id %lld", (long long)req->id);
+	fd_ctx_audit(ctx, 0, fd_arena_printf(ctx->arena, "on_call:%lld", (long long)req->id));
+	frontdesk__v1__phone_delete_on_call_reply__init(rep);
 	*out = &rep->base;
 	return FD_OK;
 }
@@ -533,6 +762,173 @@ int handle_phone_add_listed_number(fd_ctx *ctx, const ProtobufCMessage *in, Prot
 	return FD_OK;
 }
 
+int handle_phone_delete_listed_number(fd_ctx *ctx, const ProtobufCMessage *in, ProtobufCMessage **out)
+{
+	const Frontdesk__V1__PhoneDeleteListedNumberRequest *req = (const void *)in;
+	Frontdesk__V1__PhoneDeleteListedNumberReply *rep = fd_arena_alloc(ctx->arena, sizeof *rep);
+	db_params p;
+	PGresult *r;
+
+	if (!rep)
+		return PHONE_NOMEM(ctx);
+	if (phone_check_e164(ctx, "the number", req->number) != FD_OK)
+		return ctx->status.code;
+	dbp_init(&p);
+	dbp_text(&p, req->number);
+	if (!(r = db_query(ctx, "DELETE FROM phone_listed_numbers WHERE number_e164 = $1 RETURNING 1", &p)))
+		return ctx->status.code;
+	int found = PQntuples(r);
+	PQclear(r);
+	if (!found)
+		return fd_fail(&ctx->status, FD_NOT_FOUND, "that number is not listed");
+	fd_ctx_audit(ctx, 0, "listed_numbers");
+	frontdesk__v1__phone_delete_listed_number_reply__init(rep);
+	*out = &rep->base;
+	return FD_OK;
+}
+
+int handle_phone_delete_holiday(fd_ctx *ctx, const ProtobufCMessage *in, ProtobufCMessage **out)
+{
+	const Frontdesk__V1__PhoneDeleteHolidayRequest *req = (const void *)in;
+	Frontdesk__V1__PhoneDeleteHolidayReply *rep = fd_arena_alloc(ctx->arena, sizeof *rep);
+	int64_t location;
+	db_params p;
+	PGresult *r;
+
+	if (!rep)
+		return PHONE_NOMEM(ctx);
+	if (phone_location_id(ctx, req->location, &location) != FD_OK ||
+	    fd_check_date(ctx, "the date", req->date) != FD_OK)
+		return ctx->status.code;
+	dbp_init(&p);
+	dbp_int(&p, location);
+	dbp_text(&p, req->date);
+	if (!(r = db_query(ctx,
+			   "DELETE FROM phone_holidays WHERE location_id = $1 AND day = $2::date RETURNING 1",
+			   &p)))
+		return ctx->status.code;
+	int found = PQntuples(r);
+	PQclear(r);
+	if (!found)
+		return fd_fail(&ctx->status, FD_NOT_FOUND,
+			       "the phones have no holiday on that day (scheduling's holidays are"
+			       " changed in scheduling)");
+	fd_ctx_audit(ctx, 0, fd_arena_printf(ctx->arena, "location:%lld", (long long)location));
+	frontdesk__v1__phone_delete_holiday_reply__init(rep);
+	*out = &rep->base;
+	return FD_OK;
+}
+
+/* Fills the hours, holidays (today on) and overrides (current and future)
+ * of one location from three small queries. */
+static int load_time_conditions(fd_ctx *ctx, int64_t location,
+				Frontdesk__V1__PhoneListTimeConditionsReply *rep)
+{
+	db_params p;
+	PGresult *h, *d, *o;
+
+	dbp_init(&p);
+	dbp_int(&p, location);
+	h = db_query(ctx,
+		     "SELECT weekday, to_char(opens, 'HH24:MI'), to_char(closes, 'HH24:MI'),"
+		     " coalesce(to_char(lunch_starts, 'HH24:MI'), ''), coalesce(to_char(lunch_ends, 'HH24:MI'), '')"
+		     " FROM phone_hours WHERE location_id = $1 ORDER BY weekday",
+		     &p);
+	d = h ? db_query(ctx,
+			 "SELECT h.day::text, h.name FROM phone_holidays h JOIN locations l ON l.id = h.location_id"
+			 " WHERE h.location_id = $1 AND h.day >= (now() AT TIME ZONE l.time_zone)::date"
+			 " ORDER BY h.day LIMIT 200",
+			 &p) : NULL;
+	o = d ? db_query(ctx,
+			 "SELECT o.id, o.state, o.reason,"
+			 " to_char(o.starts_at AT TIME ZONE l.time_zone, 'YYYY-MM-DD\"T\"HH24:MI'),"
+			 " CASE WHEN o.ends_at = 'infinity' THEN '' ELSE"
+			 "  to_char(o.ends_at AT TIME ZONE l.time_zone, 'YYYY-MM-DD\"T\"HH24:MI') END"
+			 " FROM phone_overrides o JOIN locations l ON l.id = o.location_id"
+			 " WHERE o.location_id = $1 AND o.ends_at > now() ORDER BY o.starts_at",
+			 &p) : NULL;
+	int rc = o ? FD_OK : ctx->status.code;
+	rep->hours = rc == FD_OK ? fd_arena_alloc(ctx->arena, ((size_t)PQntuples(h) + 1) * sizeof *rep->hours) : NULL;
+	rep->holidays = rc == FD_OK ? fd_arena_alloc(ctx->arena, ((size_t)PQntuples(d) + 1) * sizeof *rep->holidays) : NULL;
+	rep->overrides = rc == FD_OK ? fd_arena_alloc(ctx->arena, ((size_t)PQntuples(o) + 1) * sizeof *rep->overrides) : NULL;
+	if (rc == FD_OK && (!rep->hours || !rep->holidays || !rep->overrides))
+		rc = PHONE_NOMEM(ctx);
+	for (int i = 0; rc == FD_OK && i < PQntuples(h); i++) {
+		Frontdesk__V1__PhoneHours *x = fd_arena_alloc(ctx->arena, sizeof *x);
+		if (!x) {
+			rc = PHONE_NOMEM(ctx);
+			break;
+		}
+		frontdesk__v1__phone_hours__init(x);
+		x->weekday = (int32_t)db_int(h, i, 0);
+		x->opens = db_str(ctx->arena, h, i, 1);
+		x->closes = db_str(ctx->arena, h, i, 2);
+		x->lunch_starts = db_str(ctx->arena, h, i, 3);
+		x->lunch_ends = db_str(ctx->arena, h, i, 4);
+		rep->hours[rep->n_hours++] = x;
+	}
+	for (int i = 0; rc == FD_OK && i < PQntuples(d); i++) {
+		Frontdesk__V1__PhoneHoliday *x = fd_arena_alloc(ctx->arena, sizeof *x);
+		if (!x) {
+			rc = PHONE_NOMEM(ctx);
+			break;
+		}
+		frontdesk__v1__phone_holiday__init(x);
+		x->date = db_str(ctx->arena, d, i, 0);
+		x->name = db_str(ctx->arena, d, i, 1);
+		rep->holidays[rep->n_holidays++] = x;
+	}
+	for (int i = 0; rc == FD_OK && i < PQntuples(o); i++) {
+		Frontdesk__V1__PhoneOverride *x = fd_arena_alloc(ctx->arena, sizeof *x);
+		if (!x) {
+			rc = PHONE_NOMEM(ctx);
+			break;
+		}
+		frontdesk__v1__phone_override__init(x);
+		x->id = db_int(o, i, 0);
+		x->state = db_str(ctx->arena, o, i, 1);
+		x->reason = db_str(ctx->arena, o, i, 2);
+		x->starts_local = db_str(ctx->arena, o, i, 3);
+		x->ends_local = db_str(ctx->arena, o, i, 4);
+		rep->overrides[rep->n_overrides++] = x;
+	}
+	PQclear(h);
+	PQclear(d);
+	PQclear(o);
+	return rc;
+}
+
+int handle_phone_list_time_conditions(fd_ctx *ctx, const ProtobufCMessage *in, ProtobufCMessage **out)
+{
+	const Frontdesk__V1__PhoneListTimeConditionsRequest *req = (const void *)in;
+	Frontdesk__V1__PhoneListTimeConditionsReply *rep = fd_arena_alloc(ctx->arena, sizeof *rep);
+	int64_t location;
+	db_params p;
+	PGresult *r;
+
+	if (!rep)
+		return PHONE_NOMEM(ctx);
+	if (phone_location_id(ctx, req->location, &location) != FD_OK)
+		return ctx->status.code;
+	dbp_init(&p);
+	dbp_int(&p, location);
+	if (!(r = db_query(ctx,
+			   "SELECT l.code, l.time_zone, ts.state, ts.reason FROM locations l"
+			   " CROSS JOIN LATERAL phone_time_state(l.id, now()) ts WHERE l.id = $1",
+			   &p)))
+		return ctx->status.code;
+	frontdesk__v1__phone_list_time_conditions_reply__init(rep);
+	rep->location = db_str(ctx->arena, r, 0, 0);
+	rep->time_zone = db_str(ctx->arena, r, 0, 1);
+	rep->state_now = db_str(ctx->arena, r, 0, 2);
+	rep->reason_now = db_str(ctx->arena, r, 0, 3);
+	PQclear(r);
+	if (load_time_conditions(ctx, location, rep) != FD_OK)
+		return ctx->status.code;
+	*out = &rep->base;
+	return FD_OK;
+}
+
 /* --- evaluation ----------------------------------------------------------- */
 
 /* What is true about one call, read before any rule is looked at. */
@@ -545,7 +941,52 @@ struct route_facts {
 	const char *listed_name, *listed_queue;
 	const char *on_call_number, *on_call_name;
 	const char *menu;
+	/* The care team fact, read only when a rule asks for it. */
+	const char *from, *at;
+	bool care_read;
+	int64_t care_queue_id;
+	const char *care_queue, *care_why;
 };
+
+/* Reads the caller's care team and its nurse line (0006's
+ * phone_care_team_of_caller) and says in words what was found. */
+static int read_care_team(fd_ctx *ctx, struct route_facts *f)
+{
+	db_params p;
+	PGresult *r;
+
+	f->care_read = true;
+	if (!f->patients) {
+		f->care_why = "no patient on the caller's number";
+		return FD_OK;
+	}
+	dbp_init(&p);
+	dbp_text(&p, f->from);
+	dbp_text(&p, f->at);
+	if (!(r = db_query(ctx,
+			   "SELECT coalesce(queue_id, 0), coalesce(queue_code, ''), coalesce(team_code, ''),"
+			   " coalesce(provider_name, ''), coalesce(basis, ''), coalesce(patient_id, 0)"
+			   " FROM phone_care_team_of_caller($1, $2::timestamptz)",
+			   &p)))
+		return ctx->status.code;
+	f->care_queue_id = db_int(r, 0, 0);
+	f->care_queue = db_str(ctx->arena, r, 0, 1);
+	const char *team = PQgetvalue(r, 0, 2), *provider = PQgetvalue(r, 0, 3),
+		   *basis = PQgetvalue(r, 0, 4);
+	/* Whose provider this is, is patient data: the read is audited. */
+	if (db_int(r, 0, 5))
+		fd_ctx_audit(ctx, db_int(r, 0, 5), "care_team");
+	if (!*team)
+		f->care_why = "no patient on the number has a provider on a care team";
+	else if (!f->care_queue_id)
+		f->care_why = fd_arena_printf(ctx->arena, "%s (%s) is on care team %s, which has no nurse line",
+					      provider, basis, team);
+	else
+		f->care_why = fd_arena_printf(ctx->arena, "%s (%s) is on care team %s, nurse line %s",
+					      provider, basis, team, f->care_queue);
+	PQclear(r);
+	return f->care_why ? FD_OK : PHONE_NOMEM(ctx);
+}
 
 /* An appointment today for any patient on the number. The appointments
  * table belongs to scheduling and may not exist yet: looked up by name
@@ -653,6 +1094,10 @@ static bool condition_holds(fd_ctx *ctx, const struct route_facts *f, const char
 					: "no appointment today for a patient on the number";
 		return f->patient_today;
 	}
+	if (strcmp(cond, "caller_care_team") == 0) {
+		*why = f->care_why;
+		return f->care_queue_id != 0;
+	}
 	if (strcmp(cond, "caller_listed") == 0) {
 		*why = f->listed_queue_id ? fd_arena_printf(ctx->arena, "listed number: %s", f->listed_name)
 					  : "not a listed number";
@@ -682,6 +1127,10 @@ static bool take_action(fd_ctx *ctx, const struct route_facts *f, const PGresult
 		d->queue = (char *)f->listed_queue;
 		out->queue_id = f->listed_queue_id;
 		action = "queue";
+	} else if (strcmp(action, "care_team_queue") == 0) {
+		d->queue = (char *)f->care_queue;
+		out->queue_id = f->care_queue_id;
+		action = "queue";
 	} else if (strcmp(action, "answering_service") == 0) {
 		d->forward_to = db_str(ctx->arena, r, row, 8);
 	} else if (strcmp(action, "voicemail") == 0) {
@@ -698,7 +1147,7 @@ int phone_route_evaluate(fd_ctx *ctx, const char *from, const char *line, const 
 			 int64_t at_unix_ms, struct phone_route *out)
 {
 	Frontdesk__V1__PhoneRouteDecision *d = fd_arena_alloc(ctx->arena, sizeof *d);
-	struct route_facts f = { .menu = menu };
+	struct route_facts f = { .menu = menu, .from = from };
 	char sql[1024];
 	const char *at;
 	db_params tp;
@@ -720,7 +1169,7 @@ int phone_route_evaluate(fd_ctx *ctx, const char *from, const char *line, const 
 			   "SELECT (CASE WHEN $1::bigint = 0 THEN now() ELSE to_timestamp($1 / 1000.0) END)::text",
 			   &tp)))
 		return ctx->status.code;
-	at = db_str(ctx->arena, r, 0, 0);
+	at = f.at = db_str(ctx->arena, r, 0, 0);
 	PQclear(r);
 	if (read_facts(ctx, from, line, at, &f) != FD_OK)
 		return ctx->status.code;
@@ -740,6 +1189,11 @@ int phone_route_evaluate(fd_ctx *ctx, const char *from, const char *line, const 
 	for (int i = 0; i < n && !*d->rule; i++) {
 		const char *name = PQgetvalue(r, i, 1), *why = "";
 		bool other_line = !PQgetisnull(r, i, 10) && db_int(r, i, 10) != f.line_id;
+		if (!other_line && !f.care_read && strcmp(PQgetvalue(r, i, 4), "caller_care_team") == 0 &&
+		    read_care_team(ctx, &f) != FD_OK) {
+			PQclear(r);
+			return ctx->status.code;
+		}
 		bool holds = !other_line && condition_holds(ctx, &f, PQgetvalue(r, i, 4),
 							    PQgetvalue(r, i, 5), &why);
 		if (other_line)
@@ -759,6 +1213,25 @@ int phone_route_evaluate(fd_ctx *ctx, const char *from, const char *line, const 
 	return FD_OK;
 }
 
+/* A local time at the dialed line's location (the zone its rules use). */
+static int line_local_instant(fd_ctx *ctx, const char *line, const char *text, int64_t *at)
+{
+	db_params p;
+	PGresult *r;
+
+	if (fd_check_code(ctx, "the line", line) != FD_OK)
+		return ctx->status.code;
+	dbp_init(&p);
+	dbp_text(&p, line);
+	if (!(r = db_query(ctx, "SELECT location_id FROM phone_lines WHERE code = $1", &p)))
+		return ctx->status.code;
+	int64_t location = PQntuples(r) ? db_int(r, 0, 0) : 0;
+	PQclear(r);
+	if (!location)
+		return fd_fail(&ctx->status, FD_NOT_FOUND, "no phone line has that code");
+	return phone_local_instant(ctx, "the time", text, location, at);
+}
+
 int handle_phone_route(fd_ctx *ctx, const ProtobufCMessage *in, ProtobufCMessage **out)
 {
 	const Frontdesk__V1__PhoneRouteRequest *req = (const void *)in;
@@ -767,10 +1240,15 @@ int handle_phone_route(fd_ctx *ctx, const ProtobufCMessage *in, ProtobufCMessage
 
 	if (!rep)
 		return PHONE_NOMEM(ctx);
-	if (req->at_unix_ms < 0)
+	int64_t at = req->at_unix_ms;
+	if (at < 0)
 		return fd_fail(&ctx->status, FD_INVALID_ARGUMENT, "the time must be after 1970");
-	if (phone_route_evaluate(ctx, req->from, req->line, req->menu_choice, req->at_unix_ms,
-				 &route) != FD_OK)
+	if (at && *req->at_local)
+		return fd_fail(&ctx->status, FD_INVALID_ARGUMENT,
+			       "give the time once: unix time or local time");
+	if (*req->at_local && line_local_instant(ctx, req->line, req->at_local, &at) != FD_OK)
+		return ctx->status.code;
+	if (phone_route_evaluate(ctx, req->from, req->line, req->menu_choice, at, &route) != FD_OK)
 		return ctx->status.code;
 	frontdesk__v1__phone_route_reply__init(rep);
 	rep->decision = route.decision;

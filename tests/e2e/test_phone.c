@@ -7,6 +7,10 @@
  * wins a ringing call however many answer at once, overflow after the
  * maximum wait leaves a callback that keeps the caller's place, metrics add
  * up to the second, and ringing / stop-ringing events reach the desks.
+ * Then what 0006 added: care teams route a provider's patients to the
+ * team's nurse line, configuration changes and removals refuse what is
+ * still referred to, routes and the rota take local times, a due callback
+ * is offered ahead of later calls, and overflow chains never loop.
  */
 #include <stdarg.h>
 
@@ -30,7 +34,8 @@ static bool up(void)
 		return false;
 	/* Start from an empty phone setup (the demo seeds one). */
 	return tp_db_exec(db, "DELETE FROM phone_rules; DELETE FROM phone_listed_numbers;"
-			      " DELETE FROM phone_hours; DELETE FROM phone_on_call;") == 0;
+			      " DELETE FROM phone_hours; DELETE FROM phone_on_call;"
+			      " DELETE FROM phone_care_team_providers; DELETE FROM phone_care_teams;") == 0;
 }
 
 static long long sql_int(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -904,6 +909,683 @@ static void ringing_and_stop_ringing_reach_the_right_desks(void)
 	fd_events_close(ev);
 }
 
+/* --- care teams ------------------------------------------------------------ */
+
+/* A dry run on any line, optionally at a local time there. */
+static int route_on(const char *from, const char *line, const char *local,
+		    Frontdesk__V1__PhoneRouteReply **out, fd_status *st)
+{
+	Frontdesk__V1__PhoneRouteRequest req = FRONTDESK__V1__PHONE_ROUTE_REQUEST__INIT;
+
+	req.from = (char *)from;
+	req.line = (char *)line;
+	req.menu_choice = "";
+	req.at_local = (char *)local;
+	return tp_call(admin, PHONE_SVC, "Route", &req.base, (ProtobufCMessage **)out, st);
+}
+
+static int save_team(const char *code, const char *nurse_queue, fd_status *st)
+{
+	Frontdesk__V1__PhoneSaveCareTeamRequest req = FRONTDESK__V1__PHONE_SAVE_CARE_TEAM_REQUEST__INIT;
+	ProtobufCMessage *rep = NULL;
+
+	req.code = (char *)code;
+	req.nurse_queue = (char *)nurse_queue;
+	int rc = tp_call(admin, PHONE_SVC, "SaveCareTeam", &req.base, &rep, st);
+	if (rep)
+		protobuf_c_message_free_unpacked(rep, NULL);
+	return rc;
+}
+
+static int team_provider(const char *team, const char *provider, fd_status *st)
+{
+	Frontdesk__V1__PhoneSetCareTeamProviderRequest req = FRONTDESK__V1__PHONE_SET_CARE_TEAM_PROVIDER_REQUEST__INIT;
+	ProtobufCMessage *rep = NULL;
+
+	req.team = (char *)team;
+	req.provider = (char *)provider;
+	int rc = tp_call(admin, PHONE_SVC, "SetCareTeamProvider", &req.base, &rep, st);
+	if (rep)
+		protobuf_c_message_free_unpacked(rep, NULL);
+	return rc;
+}
+
+/* A patient on `phone` with an appointment with `provider` `days` from now. */
+static bool patient_seeing(const char *phone, const char *provider, int days)
+{
+	return sql("INSERT INTO patients (family_name, given_name, date_of_birth, phone_e164)"
+		   " SELECT 'Team', 'Patient', '1975-05-05', '%s' WHERE NOT EXISTS"
+		   " (SELECT 1 FROM patients WHERE phone_e164 = '%s');"
+		   " INSERT INTO appointments (patient_id, provider_id, location_id, type_id, starts_at,"
+		   " ends_at, blocked_from, blocked_until)"
+		   " SELECT p.id, pr.id, l.id, t.id, s, s + interval '20 minutes', s, s + interval '20 minutes'"
+		   " FROM patients p, providers pr, locations l, appointment_types t,"
+		   " (SELECT date_trunc('hour', now()) + interval '%d days' + interval '7 minutes' * %d AS s) x"
+		   " WHERE p.phone_e164 = '%s' AND pr.code = '%s' AND l.code = 'main' AND t.code = 'checkup'",
+		   phone, phone, days, (int)(phone[11] - '0'), phone, provider) == 0;
+}
+
+/* The rule that decides for `from` on the care-team line, and its reason. */
+static bool care_rule_for(const char *from, const char *want_rule, const char *want_in_reason)
+{
+	Frontdesk__V1__PhoneRouteReply *rep = NULL;
+	fd_status st;
+
+	if (route_on(from, "t-care", "", &rep, &st) != FD_OK) {
+		th_fail(__FILE__, __LINE__, "Route for %s: %s", from, st.message);
+		return false;
+	}
+	bool ok = strcmp(rep->decision->rule, want_rule) == 0;
+	bool why = false;
+	for (size_t i = 0; i < rep->decision->n_trace; i++)
+		why |= strstr(rep->decision->trace[i], want_in_reason) != NULL;
+	if (!ok || !why)
+		th_fail(__FILE__, __LINE__, "%s: rule %s (%s), wanted %s with '%s'", from,
+			rep->decision->rule, rep->decision->reason, want_rule, want_in_reason);
+	protobuf_c_message_free_unpacked(&rep->base, NULL);
+	return ok && why;
+}
+
+static bool care_setup(void)
+{
+	static bool done;
+	fd_status st;
+
+	if (done)
+		return true;
+	if (!base_setup())
+		return false;
+	Frontdesk__V1__PhoneCreateLineRequest line = FRONTDESK__V1__PHONE_CREATE_LINE_REQUEST__INIT;
+	ProtobufCMessage *rep = NULL;
+	line.code = "t-care";
+	line.name = "Nurse line (care teams)";
+	line.number = "+15550000003";
+	if (tp_call(admin, PHONE_SVC, "CreateLine", &line.base, &rep, &st) != FD_OK)
+		return false;
+	protobuf_c_message_free_unpacked(rep, NULL);
+	rule_line = "t-care";
+	int rc = save_queue("t-nurse-a", "ring_all", 0, 0, &st) == FD_OK &&
+		 save_team("t-team-a", "t-nurse-a", &st) == FD_OK &&
+		 save_team("t-team-b", "", &st) == FD_OK &&
+		 team_provider("t-team-a", "smith", &st) == FD_OK &&
+		 team_provider("t-team-b", "lee", &st) == FD_OK &&
+		 add_rule("t-care-team", 50, "caller_care_team", "", "care_team_queue", "", "", &st) == FD_OK;
+	rule_line = "";
+	if (!rc) {
+		th_fail(__FILE__, __LINE__, "care setup: %s", st.message);
+		return false;
+	}
+	done = true;
+	return true;
+}
+
+static void a_patient_of_a_provider_whose_team_has_a_nurse_line_goes_there(void)
+{
+	Frontdesk__V1__PhoneRouteReply *rep = NULL;
+	fd_status st;
+
+	CHECK(up());
+	CHECK(care_setup());
+	/* Next week with Dr. Smith, whose team's nurse line is t-nurse-a. */
+	CHECK(patient_seeing("+15556660001", "smith", 7));
+	CHECK_INT(route_on("+15556660001", "t-care", "", &rep, &st), FD_OK);
+	CHECK_STR(rep->decision->rule, "t-care-team");
+	CHECK_STR(rep->decision->action, "queue");
+	CHECK_STR(rep->decision->queue, "t-nurse-a");
+	CHECK(strstr(rep->decision->reason, "Dr. Jane Smith (next appointment)") != NULL);
+	CHECK(strstr(rep->decision->reason, "t-team-a") != NULL);
+	protobuf_c_message_free_unpacked(&rep->base, NULL);
+	/* Reading whose patient the caller is was audited. */
+	CHECK(sql_int("SELECT count(*) FROM audit_log a JOIN patients p ON p.id = a.patient_id"
+		      " WHERE a.subject = 'care_team' AND p.phone_e164 = '+15556660001'") == 1);
+	/* Only a past visit with Dr. Smith: the latest appointment counts. */
+	CHECK(patient_seeing("+15556660002", "smith", -30));
+	CHECK(care_rule_for("+15556660002", "t-care-team", "(latest appointment)"));
+	/* An incoming call really waits in the nurse line's queue. */
+	Frontdesk__V1__PhoneIncomingRequest in = FRONTDESK__V1__PHONE_INCOMING_REQUEST__INIT;
+	Frontdesk__V1__PhoneIncomingReply *irep = NULL;
+	in.from = "+15556660001";
+	in.line = "t-care";
+	in.menu_choice = "";
+	CHECK_INT(tp_call(admin, PHONE_SVC, "Incoming", &in.base, (ProtobufCMessage **)&irep, &st), FD_OK);
+	CHECK_STR(irep->call->queue, "t-nurse-a");
+	CHECK_STR(irep->call->rule, "t-care-team");
+	int64_t id = irep->call->id;
+	protobuf_c_message_free_unpacked(&irep->base, NULL);
+	CHECK_INT(end_call(admin, id, "abandoned", &st), FD_OK);
+}
+
+static void a_team_without_a_nurse_line_or_a_caller_without_a_provider_falls_through(void)
+{
+	fd_status st;
+
+	CHECK(up());
+	CHECK(care_setup());
+	/* Dr. Lee's team has no nurse line. */
+	CHECK(patient_seeing("+15556660003", "lee", 3));
+	CHECK(care_rule_for("+15556660003", "t-fallback", "which has no nurse line"));
+	/* The next appointment decides, not an older one with Dr. Smith. */
+	CHECK(patient_seeing("+15556660004", "smith", -10));
+	CHECK(patient_seeing("+15556660004", "lee", 2));
+	CHECK(care_rule_for("+15556660004", "t-fallback", "Dr. Kim Lee (next appointment)"));
+	/* A caller who is no patient; a patient with no appointment at all. */
+	CHECK(care_rule_for("+15556669999", "t-fallback", "no patient on the caller's number"));
+	CHECK(sql("INSERT INTO patients (family_name, given_name, date_of_birth, phone_e164)"
+		  " VALUES ('No', 'Visits', '1990-01-01', '+15556660005')") == 0);
+	CHECK(care_rule_for("+15556660005", "t-fallback", "no patient on the number has a provider on a care team"));
+	/* Dr. Lee moves to team A: their patients now reach its nurse line. */
+	CHECK_INT(team_provider("t-team-a", "lee", &st), FD_OK);
+	CHECK(care_rule_for("+15556660003", "t-care-team", "t-team-a"));
+	CHECK_INT(team_provider("t-team-b", "lee", &st), FD_OK);
+	/* Bad input. */
+	CHECK_INT(team_provider("t-team-a", "nobody", &st), FD_NOT_FOUND);
+	CHECK_INT(save_team("t-team-c", "no-such-queue", &st), FD_NOT_FOUND);
+	CHECK_INT(save_team("Bad Code", "", &st), FD_INVALID_ARGUMENT);
+	CHECK_INT(add_rule("t-care-bad", 51, "menu", "x", "care_team_queue", "", "", &st),
+		  FD_INVALID_ARGUMENT);
+}
+
+/* --- changing and removing configuration ------------------------------------ */
+
+static int delete_by_code(const char *method, const char *code, fd_status *st)
+{
+	Frontdesk__V1__PhoneDeleteQueueRequest req = FRONTDESK__V1__PHONE_DELETE_QUEUE_REQUEST__INIT;
+	ProtobufCMessage *rep = NULL;
+
+	/* DeleteLine, DeleteQueue and DeleteCareTeam all take { string code = 1; }. */
+	req.code = (char *)code;
+	int rc = tp_call(admin, PHONE_SVC, method, &req.base, &rep, st);
+	if (rep)
+		protobuf_c_message_free_unpacked(rep, NULL);
+	return rc;
+}
+
+static int save_overflow(const char *code, const char *target, int max_wait_s, fd_status *st)
+{
+	Frontdesk__V1__PhoneSaveQueueRequest req = FRONTDESK__V1__PHONE_SAVE_QUEUE_REQUEST__INIT;
+	ProtobufCMessage *rep = NULL;
+
+	req.code = (char *)code;
+	req.overflow = "queue";
+	req.overflow_queue = (char *)target;
+	req.max_wait_s = max_wait_s;
+	int rc = tp_call(admin, PHONE_SVC, "SaveQueue", &req.base, &rep, st);
+	if (rep)
+		protobuf_c_message_free_unpacked(rep, NULL);
+	return rc;
+}
+
+static void a_line_or_queue_still_referred_to_cannot_be_removed(void)
+{
+	Frontdesk__V1__PhoneCreateLineRequest line = FRONTDESK__V1__PHONE_CREATE_LINE_REQUEST__INIT;
+	Frontdesk__V1__PhoneUpdateLineRequest upd = FRONTDESK__V1__PHONE_UPDATE_LINE_REQUEST__INIT;
+	Frontdesk__V1__PhoneUpdateLineReply *urep = NULL;
+	ProtobufCMessage *rep = NULL;
+	fd_status st;
+
+	CHECK(up());
+	CHECK(care_setup());
+	line.code = "t-spare";
+	line.name = "Spare";
+	line.number = "+15550000009";
+	CHECK_INT(tp_call(admin, PHONE_SVC, "CreateLine", &line.base, &rep, &st), FD_OK);
+	protobuf_c_message_free_unpacked(rep, NULL);
+	upd.code = "t-spare";
+	upd.number = "+15550000019";
+	CHECK_INT(tp_call(admin, PHONE_SVC, "UpdateLine", &upd.base, (ProtobufCMessage **)&urep, &st), FD_OK);
+	CHECK_STR(urep->line->number, "+15550000019");
+	CHECK_STR(urep->line->name, "Spare");
+	protobuf_c_message_free_unpacked(&urep->base, NULL);
+	upd.number = "555";
+	CHECK_INT(tp_call(admin, PHONE_SVC, "UpdateLine", &upd.base, (ProtobufCMessage **)&urep, &st), FD_INVALID_ARGUMENT);
+	upd.number = "+15550000001"; /* t-main's */
+	CHECK_INT(tp_call(admin, PHONE_SVC, "UpdateLine", &upd.base, (ProtobufCMessage **)&urep, &st), FD_ALREADY_EXISTS);
+	CHECK(strstr(st.message, "another phone line has that number") != NULL);
+	upd.code = "nope";
+	upd.number = "";
+	upd.name = "x";
+	CHECK_INT(tp_call(admin, PHONE_SVC, "UpdateLine", &upd.base, (ProtobufCMessage **)&urep, &st), FD_NOT_FOUND);
+	/* Unused: goes. A line with a rule, or one that took calls, stays. */
+	CHECK_INT(delete_by_code("DeleteLine", "t-spare", &st), FD_OK);
+	CHECK_INT(delete_by_code("DeleteLine", "t-spare", &st), FD_NOT_FOUND);
+	CHECK_INT(delete_by_code("DeleteLine", "t-care", &st), FD_FAILED_PRECONDITION);
+	CHECK(strstr(st.message, "t-care-team") != NULL);
+	CHECK_INT(delete_by_code("DeleteLine", "t-main", &st), FD_FAILED_PRECONDITION);
+	CHECK(strstr(st.message, "history") != NULL);
+	CHECK(sql_int("SELECT count(*) FROM phone_lines WHERE code IN ('t-care', 't-main')") == 2);
+	/* Queues: each kind of reference is named. */
+	CHECK_INT(save_queue("t-unused", "ring_all", 0, 0, &st), FD_OK);
+	CHECK_INT(add_member("t-unused", "reception1", 0, 1), FD_OK);
+	CHECK_INT(delete_by_code("DeleteQueue", "t-unused", &st), FD_OK);
+	CHECK(sql_int("SELECT count(*) FROM phone_queues WHERE code = 't-unused'") == 0);
+	CHECK_INT(delete_by_code("DeleteQueue", "t-front", &st), FD_FAILED_PRECONDITION);
+	CHECK(strstr(st.message, "t-fallback") != NULL);
+	CHECK_INT(delete_by_code("DeleteQueue", "t-nurse-a", &st), FD_FAILED_PRECONDITION);
+	CHECK(strstr(st.message, "care team 't-team-a'") != NULL);
+	CHECK_INT(save_queue("t-dst", "ring_all", 0, 0, &st), FD_OK);
+	CHECK_INT(save_overflow("t-src", "t-dst", 0, &st), FD_OK);
+	CHECK_INT(delete_by_code("DeleteQueue", "t-dst", &st), FD_FAILED_PRECONDITION);
+	CHECK(strstr(st.message, "'t-src' overflows into it") != NULL);
+	CHECK_INT(delete_by_code("DeleteQueue", "nope", &st), FD_NOT_FOUND);
+	/* A care team holds no history: it goes with its provider links. */
+	CHECK_INT(save_team("t-team-gone", "t-dst", &st), FD_OK);
+	CHECK_INT(team_provider("t-team-gone", "okafor", &st), FD_OK);
+	CHECK_INT(delete_by_code("DeleteCareTeam", "t-team-gone", &st), FD_OK);
+	CHECK(sql_int("SELECT count(*) FROM phone_care_team_providers tp JOIN providers p"
+		      " ON p.id = tp.provider_id WHERE p.code = 'okafor'") == 0);
+}
+
+static int update_rule(const char *name, int priority, const char *condition, const char *menu,
+		       const char *action, const char *queue, const char *box, fd_status *st)
+{
+	Frontdesk__V1__PhoneUpdateRuleRequest req = FRONTDESK__V1__PHONE_UPDATE_RULE_REQUEST__INIT;
+	Frontdesk__V1__PhoneRule rule = FRONTDESK__V1__PHONE_RULE__INIT;
+	ProtobufCMessage *rep = NULL;
+
+	rule.name = (char *)name;
+	rule.priority = priority;
+	rule.condition = (char *)condition;
+	rule.menu_choice = (char *)menu;
+	rule.action = (char *)action;
+	rule.queue = (char *)queue;
+	rule.voicemail_box = (char *)box;
+	req.rule = &rule;
+	int rc = tp_call(admin, PHONE_SVC, "UpdateRule", &req.base, &rep, st);
+	if (rep)
+		protobuf_c_message_free_unpacked(rep, NULL);
+	return rc;
+}
+
+static void a_rule_can_be_changed_but_the_last_fallback_must_stay_one(void)
+{
+	Frontdesk__V1__PhoneIncomingReply *in = NULL;
+	fd_status st;
+
+	CHECK(up());
+	CHECK(base_setup());
+	CHECK_INT(add_rule("t-upd", 120, "menu", "upd", "queue", "t-front", "", &st), FD_OK);
+	CHECK_INT(update_rule("t-upd", 121, "menu", "upd2", "voicemail", "", "upd-box", &st), FD_OK);
+	CHECK_INT(incoming("+15557775555", "upd2", &in, &st), FD_OK);
+	CHECK_STR(in->decision->rule, "t-upd");
+	CHECK_STR(in->call->voicemail_box, "upd-box");
+	protobuf_c_message_free_unpacked(&in->base, NULL);
+	CHECK(sql_int("SELECT priority FROM phone_rules WHERE name = 't-upd'") == 121);
+	/* The only fallback cannot stop being one; nothing changes. */
+	CHECK_INT(update_rule("t-fallback", 9000, "open", "", "queue", "t-front", "", &st),
+		  FD_FAILED_PRECONDITION);
+	CHECK(sql_int("SELECT count(*) FROM phone_rules WHERE name = 't-fallback'"
+		      " AND condition = 'always'") == 1);
+	/* It may change as long as it stays a fallback. */
+	CHECK_INT(update_rule("t-fallback", 9001, "always", "", "queue", "t-front", "", &st), FD_OK);
+	CHECK_INT(update_rule("t-fallback", 9000, "always", "", "queue", "t-front", "", &st), FD_OK);
+	/* Another rule's priority is taken; an unknown rule; a bad shape. */
+	CHECK_INT(update_rule("t-upd", 9000, "menu", "upd2", "voicemail", "", "upd-box", &st),
+		  FD_ALREADY_EXISTS);
+	CHECK(strstr(st.message, "priority") != NULL);
+	CHECK_INT(update_rule("t-nope", 122, "always", "", "voicemail", "", "x", &st), FD_NOT_FOUND);
+	CHECK_INT(update_rule("t-upd", 121, "menu", "", "voicemail", "", "upd-box", &st), FD_INVALID_ARGUMENT);
+}
+
+static int on_call(const char *method, int64_t id, const char *who, const char *from,
+		   const char *until, Frontdesk__V1__PhoneOnCallEntry *got, fd_status *st)
+{
+	Frontdesk__V1__PhoneAddOnCallRequest add = FRONTDESK__V1__PHONE_ADD_ON_CALL_REQUEST__INIT;
+	Frontdesk__V1__PhoneOnCallEntry e = FRONTDESK__V1__PHONE_ON_CALL_ENTRY__INIT;
+	Frontdesk__V1__PhoneAddOnCallReply *rep = NULL;
+
+	/* AddOnCall and UpdateOnCall both carry { PhoneOnCallEntry entry = 1; }. */
+	e.id = id;
+	e.username = (char *)who;
+	e.number = strcmp(method, "AddOnCall") == 0 ? "+15558880001" : "";
+	e.starts_local = (char *)from;
+	e.ends_local = (char *)until;
+	add.entry = &e;
+	int rc = tp_call(admin, PHONE_SVC, method, &add.base, (ProtobufCMessage **)&rep, st);
+	if (rc == FD_OK && got) {
+		got->id = rep->entry->id;
+		got->starts_unix_ms = rep->entry->starts_unix_ms;
+		got->ends_unix_ms = rep->entry->ends_unix_ms;
+	}
+	if (rep)
+		protobuf_c_message_free_unpacked(&rep->base, NULL);
+	return rc;
+}
+
+static void on_call_entries_move_in_local_time_but_never_onto_each_other(void)
+{
+	Frontdesk__V1__PhoneOnCallEntry a = FRONTDESK__V1__PHONE_ON_CALL_ENTRY__INIT, b = a;
+	Frontdesk__V1__PhoneDeleteOnCallRequest del = FRONTDESK__V1__PHONE_DELETE_ON_CALL_REQUEST__INIT;
+	ProtobufCMessage *rep = NULL;
+	fd_status st;
+
+	CHECK(up());
+	CHECK(base_setup());
+	/* Local times in New York (EDT in July: UTC-4). */
+	CHECK_INT(on_call("AddOnCall", 0, "drsmith", "2026-07-01T17:00", "2026-07-02T08:00", &a, &st), FD_OK);
+	CHECK(a.starts_unix_ms == sql_int("SELECT (extract(epoch FROM timestamptz '2026-07-01 21:00+00') * 1000)::bigint"));
+	CHECK(a.ends_unix_ms == sql_int("SELECT (extract(epoch FROM timestamptz '2026-07-02 12:00+00') * 1000)::bigint"));
+	CHECK_INT(on_call("AddOnCall", 0, "nurse1", "2026-07-02T17:00", "2026-07-03T08:00", &b, &st), FD_OK);
+	/* Moving b's start to 07:00 would overlap a: refused, b unchanged. */
+	CHECK_INT(on_call("UpdateOnCall", b.id, "", "2026-07-02T07:00", "", NULL, &st), FD_FAILED_PRECONDITION);
+	CHECK(strstr(st.message, "drsmith") != NULL);
+	CHECK(sql_int("SELECT count(*) FROM phone_on_call WHERE id = %lld AND starts_at ="
+		      " timestamptz '2026-07-02 21:00+00'", (long long)b.id) == 1);
+	CHECK_INT(on_call("UpdateOnCall", b.id, "drsmith", "", "", NULL, &st), FD_OK);
+	CHECK_INT(on_call("UpdateOnCall", 999999, "drsmith", "", "", NULL, &st), FD_NOT_FOUND);
+	/* A local time the clocks skip does not exist. */
+	CHECK_INT(on_call("AddOnCall", 0, "drsmith", "2026-03-08T02:30", "2026-03-08T08:00", NULL, &st),
+		  FD_INVALID_ARGUMENT);
+	CHECK_INT(on_call("AddOnCall", 0, "drsmith", "2026-07-05 25:00", "2026-07-06T08:00", NULL, &st),
+		  FD_INVALID_ARGUMENT);
+	del.id = a.id;
+	CHECK_INT(tp_call(admin, PHONE_SVC, "DeleteOnCall", &del.base, &rep, &st), FD_OK);
+	protobuf_c_message_free_unpacked(rep, NULL);
+	CHECK_INT(tp_call(admin, PHONE_SVC, "DeleteOnCall", &del.base, &rep, &st), FD_NOT_FOUND);
+	/* With a gone, b may start at 07:00. */
+	CHECK_INT(on_call("UpdateOnCall", b.id, "", "2026-07-02T07:00", "", NULL, &st), FD_OK);
+}
+
+static void holidays_and_listed_numbers_can_be_removed(void)
+{
+	Frontdesk__V1__PhoneAddHolidayRequest add = FRONTDESK__V1__PHONE_ADD_HOLIDAY_REQUEST__INIT;
+	Frontdesk__V1__PhoneDeleteHolidayRequest del = FRONTDESK__V1__PHONE_DELETE_HOLIDAY_REQUEST__INIT;
+	Frontdesk__V1__PhoneListTimeConditionsRequest list = FRONTDESK__V1__PHONE_LIST_TIME_CONDITIONS_REQUEST__INIT;
+	Frontdesk__V1__PhoneListTimeConditionsReply *tc = NULL;
+	ProtobufCMessage *rep = NULL;
+	fd_status st;
+
+	CHECK(up());
+	CHECK(time_rules());
+	add.date = "2030-12-25";
+	add.name = "Christmas";
+	CHECK_INT(tp_call(admin, PHONE_SVC, "AddHoliday", &add.base, &rep, &st), FD_OK);
+	protobuf_c_message_free_unpacked(rep, NULL);
+	CHECK(rule_at("2030-12-25 15:00:00+00", "t-holiday"));
+	CHECK_INT(tp_call(admin, PHONE_SVC, "ListTimeConditions", &list.base, (ProtobufCMessage **)&tc, &st), FD_OK);
+	CHECK_STR(tc->time_zone, "America/New_York");
+	CHECK_INT(tc->n_hours, 7);
+	CHECK_STR(tc->hours[0]->lunch_starts, "12:00");
+	bool listed = false;
+	for (size_t i = 0; i < tc->n_holidays; i++)
+		listed |= strcmp(tc->holidays[i]->date, "2030-12-25") == 0;
+	CHECK(listed);
+	protobuf_c_message_free_unpacked(&tc->base, NULL);
+	del.date = "2030-12-25";
+	CHECK_INT(tp_call(admin, PHONE_SVC, "DeleteHoliday", &del.base, &rep, &st), FD_OK);
+	protobuf_c_message_free_unpacked(rep, NULL);
+	CHECK(rule_at("2030-12-25 15:00:00+00", "t-fallback"));
+	CHECK_INT(tp_call(admin, PHONE_SVC, "DeleteHoliday", &del.base, &rep, &st), FD_NOT_FOUND);
+	del.date = "2030-02-30";
+	CHECK_INT(tp_call(admin, PHONE_SVC, "DeleteHoliday", &del.base, &rep, &st), FD_INVALID_ARGUMENT);
+
+	Frontdesk__V1__PhoneAddListedNumberRequest ln = FRONTDESK__V1__PHONE_ADD_LISTED_NUMBER_REQUEST__INIT;
+	Frontdesk__V1__PhoneDeleteListedNumberRequest dl = FRONTDESK__V1__PHONE_DELETE_LISTED_NUMBER_REQUEST__INIT;
+	ln.number = "+15554443333";
+	ln.name = "Corner Pharmacy";
+	ln.queue = "t-front";
+	CHECK_INT(tp_call(admin, PHONE_SVC, "AddListedNumber", &ln.base, &rep, &st), FD_OK);
+	protobuf_c_message_free_unpacked(rep, NULL);
+	dl.number = "+15554443333";
+	CHECK_INT(tp_call(admin, PHONE_SVC, "DeleteListedNumber", &dl.base, &rep, &st), FD_OK);
+	protobuf_c_message_free_unpacked(rep, NULL);
+	CHECK_INT(tp_call(admin, PHONE_SVC, "DeleteListedNumber", &dl.base, &rep, &st), FD_NOT_FOUND);
+}
+
+/* --- route at a local time ------------------------------------------------------ */
+
+static bool rule_at_local(const char *local, const char *want)
+{
+	Frontdesk__V1__PhoneRouteReply *rep = NULL;
+	fd_status st;
+
+	if (route_on("+15557770100", "t-hours", local, &rep, &st) != FD_OK) {
+		th_fail(__FILE__, __LINE__, "Route at %s: %s", local, st.message);
+		return false;
+	}
+	bool ok = strcmp(rep->decision->rule, want) == 0;
+	if (!ok)
+		th_fail(__FILE__, __LINE__, "at %s: rule %s, wanted %s (%s)", local, rep->decision->rule,
+			want, rep->decision->reason);
+	protobuf_c_message_free_unpacked(&rep->base, NULL);
+	return ok;
+}
+
+static void route_takes_a_local_time_at_the_line_location(void)
+{
+	Frontdesk__V1__PhoneRouteReply *rep = NULL;
+	fd_status st;
+
+	CHECK(up());
+	CHECK(time_rules());
+	CHECK(rule_at_local("2024-06-04T10:30", "t-fallback"));
+	CHECK(rule_at_local("2024-06-04 12:30", "t-lunch"));
+	CHECK(rule_at_local("2024-06-05T17:30:00", "t-after-hours"));
+	/* Spring forward (2024-03-10): 08:30 is EDT; 02:30 never happens. */
+	CHECK(rule_at_local("2024-03-10T08:30", "t-fallback"));
+	CHECK_INT(route_on("+15557770100", "t-hours", "2024-03-10T02:30", &rep, &st), FD_INVALID_ARGUMENT);
+	CHECK(strstr(st.message, "does not exist") != NULL);
+	/* Fall back (2024-11-03): 16:30 is EST and open, 17:30 closed. */
+	CHECK(rule_at_local("2024-11-03T16:30", "t-fallback"));
+	CHECK(rule_at_local("2024-11-03T17:30", "t-after-hours"));
+	/* A clock time alone is today there. */
+	CHECK_INT(route_on("+15557770100", "t-hours", "11:00", &rep, &st), FD_OK);
+	protobuf_c_message_free_unpacked(&rep->base, NULL);
+	CHECK_INT(route_on("+15557770100", "t-hours", "24:00", &rep, &st), FD_INVALID_ARGUMENT);
+	CHECK_INT(route_on("+15557770100", "t-hours", "2024-02-30T10:00", &rep, &st), FD_INVALID_ARGUMENT);
+	CHECK_INT(route_on("+15557770100", "t-hours", "tomorrow", &rep, &st), FD_INVALID_ARGUMENT);
+	CHECK_INT(route_on("+15557770100", "t-nowhere", "10:00", &rep, &st), FD_NOT_FOUND);
+}
+
+/* --- callbacks keep their place -------------------------------------------------- */
+
+static int take_callback(int64_t call_id, const char *number, int64_t *id, fd_status *st)
+{
+	Frontdesk__V1__PhoneTakeMessageRequest req = FRONTDESK__V1__PHONE_TAKE_MESSAGE_REQUEST__INIT;
+	Frontdesk__V1__PhoneTakeMessageReply *rep = NULL;
+
+	req.call_id = call_id;
+	req.for_queue = "cbq";
+	req.callback_number = (char *)number;
+	req.reason = "call back";
+	req.callback_due_unix_ms = fd_now_unix_ms() - 1000;
+	int rc = tp_call(admin, PHONE_SVC, "TakeMessage", &req.base, (ProtobufCMessage **)&rep, st);
+	if (rc == FD_OK)
+		*id = rep->message->id;
+	if (rep)
+		protobuf_c_message_free_unpacked(&rep->base, NULL);
+	return rc;
+}
+
+static int complete_message(int64_t id, fd_status *st)
+{
+	Frontdesk__V1__PhoneCompleteMessageRequest req = FRONTDESK__V1__PHONE_COMPLETE_MESSAGE_REQUEST__INIT;
+	ProtobufCMessage *rep = NULL;
+
+	req.message_id = id;
+	int rc = tp_call(admin, PHONE_SVC, "CompleteMessage", &req.base, &rep, st);
+	if (rep)
+		protobuf_c_message_free_unpacked(rep, NULL);
+	return rc;
+}
+
+/* Who the queue's callback `id` is offered to, via ListMessages. */
+static bool offered_to(int64_t id, const char *want)
+{
+	Frontdesk__V1__PhoneListMessagesRequest req = FRONTDESK__V1__PHONE_LIST_MESSAGES_REQUEST__INIT;
+	Frontdesk__V1__PhoneListMessagesReply *rep = NULL;
+	fd_status st;
+	bool ok = false;
+
+	req.for_queue = "cbq";
+	req.callbacks_only = true;
+	if (tp_call(admin, PHONE_SVC, "ListMessages", &req.base, (ProtobufCMessage **)&rep, &st) != FD_OK) {
+		th_fail(__FILE__, __LINE__, "ListMessages: %s", st.message);
+		return false;
+	}
+	for (size_t i = 0; i < rep->n_messages; i++)
+		if (rep->messages[i]->id == id)
+			ok = strcmp(rep->messages[i]->offered_to, want) == 0;
+	if (!ok)
+		th_fail(__FILE__, __LINE__, "callback %lld is not offered to '%s'", (long long)id, want);
+	protobuf_c_message_free_unpacked(&rep->base, NULL);
+	return ok;
+}
+
+static long long open_rings(int64_t call, const char *who)
+{
+	return sql_int("SELECT count(*) FROM phone_rings r JOIN staff s ON s.id = r.staff_id"
+		       " WHERE r.call_id = %lld AND s.username = '%s' AND r.stopped_at IS NULL",
+		       (long long)call, who);
+}
+
+static bool callback_queue(void)
+{
+	static bool done;
+	fd_status st;
+
+	if (done)
+		return true;
+	if (!base_setup())
+		return false;
+	make_staff("cba");
+	done = save_queue("cbq", "linear", 0, 0, &st) == FD_OK &&
+	       add_rule("menu-cbq", 110, "menu", "cbq", "queue", "cbq", "", &st) == FD_OK &&
+	       add_member("cbq", "cba", 0, 1) == FD_OK;
+	return done;
+}
+
+static void a_due_callback_is_offered_before_calls_that_arrived_later(void)
+{
+	Frontdesk__V1__PhoneIncomingReply *rep = NULL;
+	int64_t msg;
+	fd_status st;
+
+	CHECK(up());
+	CHECK(callback_queue());
+	set_presence("cba", "away");
+	/* The original call came five minutes ago and left a callback. */
+	CHECK_INT(incoming("+15557774441", "cbq", &rep, &st), FD_OK);
+	int64_t first = rep->call->id;
+	protobuf_c_message_free_unpacked(&rep->base, NULL);
+	CHECK(sql("UPDATE phone_calls SET received_at = now() - interval '5 minutes',"
+		  " waiting_since = now() - interval '5 minutes' WHERE id = %lld", (long long)first) == 0);
+	CHECK_INT(take_callback(first, "+15557774441", &msg, &st), FD_OK);
+	CHECK_INT(end_call(admin, first, "message_taken", &st), FD_OK);
+	/* A later caller waits; nobody is free yet. */
+	CHECK_INT(incoming("+15557774442", "cbq", &rep, &st), FD_OK);
+	int64_t later = rep->call->id;
+	CHECK_INT(rep->call->n_ringing, 0);
+	protobuf_c_message_free_unpacked(&rep->base, NULL);
+	/* The member comes back: the callback is theirs (an event at their
+	 * desk says so), the later call does not ring them. */
+	fd_events *ev;
+	char needle[96];
+	CHECK_INT(fd_events_open(&ev, srv.events_url, &st), FD_OK);
+	e2e_sleep_ms(300);
+	set_presence("cba", "available");
+	CHECK(sql_int("SELECT count(*) FROM (SELECT phone_tick()) t") == 1);
+	CHECK(offered_to(msg, "cba"));
+	snprintf(needle, sizeof needle, "message:%lld desk:%lld", (long long)msg,
+		 sql_int("SELECT id FROM desks WHERE code = 'front-1'"));
+	CHECK_INT(count_events(ev, "phone.callback", needle, 800), 1);
+	fd_events_close(ev);
+	CHECK(open_rings(later, "cba") == 0);
+	CHECK(sql_int("SELECT count(*) FROM (SELECT phone_tick()) t") == 1);
+	CHECK(open_rings(later, "cba") == 0);
+	/* Callback done: now the later call rings them. */
+	CHECK_INT(complete_message(msg, &st), FD_OK);
+	CHECK(sql_int("SELECT count(*) FROM (SELECT phone_tick()) t") == 1);
+	CHECK(open_rings(later, "cba") == 1);
+	CHECK_INT(end_call(admin, later, "abandoned", &st), FD_OK);
+}
+
+static void a_callback_behind_an_earlier_call_waits_its_turn(void)
+{
+	Frontdesk__V1__PhoneIncomingReply *rep = NULL;
+	int64_t msg;
+	fd_status st;
+
+	CHECK(up());
+	CHECK(callback_queue());
+	set_presence("cba", "away");
+	CHECK_INT(incoming("+15557774443", "cbq", &rep, &st), FD_OK);
+	int64_t earlier = rep->call->id;
+	protobuf_c_message_free_unpacked(&rep->base, NULL);
+	CHECK(sql("UPDATE phone_calls SET received_at = now() - interval '1 minute' WHERE id = %lld",
+		  (long long)earlier) == 0);
+	/* Taken now, no original call: its place is after the waiting caller. */
+	CHECK_INT(take_callback(0, "+15557774444", &msg, &st), FD_OK);
+	set_presence("cba", "available");
+	CHECK(sql_int("SELECT count(*) FROM (SELECT phone_tick()) t") == 1);
+	CHECK(open_rings(earlier, "cba") == 1);
+	CHECK(offered_to(msg, ""));
+	/* The earlier caller gone, the member is free: the callback is theirs. */
+	CHECK_INT(end_call(admin, earlier, "abandoned", &st), FD_OK);
+	CHECK(sql_int("SELECT count(*) FROM (SELECT phone_tick()) t") == 1);
+	CHECK(offered_to(msg, "cba"));
+	/* Stepping away hands it back, still in its place. */
+	set_presence("cba", "away");
+	CHECK(sql_int("SELECT count(*) FROM (SELECT phone_tick()) t") == 1);
+	CHECK(offered_to(msg, ""));
+	CHECK_INT(complete_message(msg, &st), FD_OK);
+}
+
+/* --- overflow chains ---------------------------------------------------------------- */
+
+static void an_overflow_chain_that_loops_is_refused_when_saved(void)
+{
+	fd_status st;
+
+	CHECK(up());
+	CHECK(base_setup());
+	CHECK_INT(save_queue("ova", "ring_all", 0, 0, &st), FD_OK);
+	CHECK_INT(save_queue("ovb", "ring_all", 0, 0, &st), FD_OK);
+	CHECK_INT(save_queue("ovc", "ring_all", 0, 0, &st), FD_OK);
+	CHECK_INT(save_overflow("ova", "ovb", 0, &st), FD_OK);
+	CHECK_INT(save_overflow("ovb", "ovc", 0, &st), FD_OK);
+	CHECK_INT(save_overflow("ovc", "ova", 0, &st), FD_FAILED_PRECONDITION);
+	CHECK(strstr(st.message, "ovc -> ova -> ovb -> ovc") != NULL);
+	CHECK(sql_int("SELECT count(*) FROM phone_queues WHERE code = 'ovc' AND overflow_queue_id IS NULL") == 1);
+	CHECK_INT(save_overflow("ovc", "ovc", 0, &st), FD_INVALID_ARGUMENT);
+	/* The database refuses it too, whoever writes it. */
+	CHECK(sql("UPDATE phone_queues SET overflow = 'queue', overflow_queue_id ="
+		  " (SELECT id FROM phone_queues WHERE code = 'ova') WHERE code = 'ovc'") != 0);
+}
+
+static void a_loop_written_around_the_check_ends_in_a_callback_not_a_merry_go_round(void)
+{
+	Frontdesk__V1__PhoneIncomingReply *rep = NULL;
+	fd_status st;
+
+	CHECK(up());
+	CHECK(base_setup());
+	CHECK_INT(save_queue("lpa", "ring_all", 0, 0, &st), FD_OK);
+	CHECK_INT(save_overflow("lpb", "lpa", 10, &st), FD_OK);
+	CHECK_INT(add_rule("menu-lpa", 111, "menu", "lpa", "queue", "lpa", "", &st), FD_OK);
+	/* A restore from an old dump, say: the loop check did not run. */
+	CHECK(sql("SET session_replication_role = replica; UPDATE phone_queues SET overflow = 'queue',"
+		  " max_wait_s = 10, overflow_queue_id = (SELECT id FROM phone_queues WHERE code = 'lpb')"
+		  " WHERE code = 'lpa'") == 0);
+	CHECK_INT(incoming("+15557776661", "lpa", &rep, &st), FD_OK);
+	int64_t id = rep->call->id;
+	protobuf_c_message_free_unpacked(&rep->base, NULL);
+	CHECK(sql("UPDATE phone_calls SET waiting_since = now() - interval '11 seconds' WHERE id = %lld",
+		  (long long)id) == 0);
+	CHECK(sql_int("SELECT count(*) FROM (SELECT phone_tick()) t") == 1);
+	CHECK(sql_int("SELECT count(*) FROM phone_calls c JOIN phone_queues q ON q.id = c.queue_id"
+		      " WHERE c.id = %lld AND q.code = 'lpb' AND c.state = 'waiting'", (long long)id) == 1);
+	CHECK(sql("UPDATE phone_calls SET waiting_since = now() - interval '11 seconds' WHERE id = %lld",
+		  (long long)id) == 0);
+	CHECK(sql_int("SELECT count(*) FROM (SELECT phone_tick()) t") == 1);
+	/* Back at lpb's door it would loop: the caller gets a callback. */
+	CHECK(sql_int("SELECT count(*) FROM phone_calls WHERE id = %lld AND state = 'ended'"
+		      " AND disposition = 'message_taken'", (long long)id) == 1);
+	CHECK(sql_int("SELECT count(*) FROM phone_messages m JOIN phone_queues q ON q.id = m.for_queue_id"
+		      " WHERE m.call_id = %lld AND q.code = 'lpb' AND m.reason LIKE '%%loops%%'",
+		      (long long)id) == 1);
+	CHECK(sql_int("SELECT count(*) FROM phone_visits WHERE call_id = %lld", (long long)id) == 2);
+}
+
 static void the_server_exits_cleanly(void)
 {
 	CHECK(up());
@@ -929,4 +1611,15 @@ TH_MAIN(TH_CASE(round_robin_remembers_who_was_rung_last),
 	TH_CASE(overflow_after_max_wait_leaves_a_callback_that_keeps_its_place),
 	TH_CASE(metrics_add_up_for_a_scripted_day),
 	TH_CASE(ringing_and_stop_ringing_reach_the_right_desks),
+	TH_CASE(a_patient_of_a_provider_whose_team_has_a_nurse_line_goes_there),
+	TH_CASE(a_team_without_a_nurse_line_or_a_caller_without_a_provider_falls_through),
+	TH_CASE(a_line_or_queue_still_referred_to_cannot_be_removed),
+	TH_CASE(a_rule_can_be_changed_but_the_last_fallback_must_stay_one),
+	TH_CASE(on_call_entries_move_in_local_time_but_never_onto_each_other),
+	TH_CASE(holidays_and_listed_numbers_can_be_removed),
+	TH_CASE(route_takes_a_local_time_at_the_line_location),
+	TH_CASE(a_due_callback_is_offered_before_calls_that_arrived_later),
+	TH_CASE(a_callback_behind_an_earlier_call_waits_its_turn),
+	TH_CASE(an_overflow_chain_that_loops_is_refused_when_saved),
+	TH_CASE(a_loop_written_around_the_check_ends_in_a_callback_not_a_merry_go_round),
 	TH_CASE(the_server_exits_cleanly))
