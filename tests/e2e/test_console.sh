@@ -151,13 +151,13 @@ keys main F2
 expect_screen "F2 opens Phones" main "You are"
 keys main p
 expect_screen "p makes reception1 available" main "You are available"
-expect "a call comes in" 0 "$desk" --json phone incoming --from +12125550101 --line main
+expect "a call comes in" 0 "$desk" --json call incoming --from +12125550101 --line main
 call=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["call"]["id"])' "$work/out")
 expect_screen "the ringing call appears by itself" main "RINGING +12125550101"
 expect_screen "the screen pop shows the caller's record" main "Caller matches"
 keys main a
 expect_screen "one key (a) answers the call" main "answered call $call"
-expect "the server shows the call answered by reception1" 0 sh -c "'$desk' --json phone calls | grep -q '\"answered_by\":\"reception1\"'"
+expect "the server shows the call answered by reception1" 0 sh -c "'$desk' --json call list | grep -q '\"answered_by\":\"reception1\"'"
 keys main h
 expect_screen "h puts the call on hold" main "call on hold"
 keys main h
