@@ -2,6 +2,7 @@
 #include "audit.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "db/db.h"
@@ -97,4 +98,68 @@ int audit_write(fd_ctx *ctx, const char *outcome)
 		       " subject, outcome, request_id)"
 		       " VALUES ($1, $2, $3, $4, $5, $6, $7)",
 		       &p);
+}
+
+/* Rows linked per transaction: bounds how long one seal holds the chain. */
+#define SEAL_BATCH 10000
+#define SEAL_BATCH_TEXT "10000"
+
+static void copy_error(PGresult *r, const char *what, char *err, size_t err_size)
+{
+	const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+
+	/* The SQLSTATE names the failure; the message could quote a row. */
+	snprintf(err, err_size, "%s failed: sqlstate %s", what, state ? state : "none");
+}
+
+int audit_seal_run(PGconn *conn, long long *sealed, char *err, size_t err_size)
+{
+	PGresult *r = PQexec(conn, "SELECT audit_seal_horizon()");
+	char horizon[24];
+	int n;
+
+	*sealed = 0;
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+		int busy = state && strcmp(state, "55P03") == 0;
+		copy_error(r, "audit_seal_horizon", err, err_size);
+		PQclear(r);
+		return busy ? 1 : -1;
+	}
+	snprintf(horizon, sizeof horizon, "%s", PQgetvalue(r, 0, 0));
+	PQclear(r);
+	do {
+		const char *values[] = { horizon, SEAL_BATCH_TEXT };
+		r = PQexecParams(conn, "SELECT audit_seal($1::bigint, $2::integer)", 2, NULL,
+				 values, NULL, NULL, 0);
+		if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+			copy_error(r, "audit_seal", err, err_size);
+			PQclear(r);
+			return -1;
+		}
+		n = atoi(PQgetvalue(r, 0, 0));
+		PQclear(r);
+		*sealed += n;
+	} while (n == SEAL_BATCH);
+	return 0;
+}
+
+int audit_verify_run(PGconn *conn, struct audit_verdict *v, char *err, size_t err_size)
+{
+	PGresult *r = PQexec(conn, "SELECT sealed, unsealed, bad_id, problem, head"
+				   " FROM audit_verify()");
+
+	memset(v, 0, sizeof *v);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+		copy_error(r, "audit_verify", err, err_size);
+		PQclear(r);
+		return -1;
+	}
+	v->sealed = atoll(PQgetvalue(r, 0, 0));
+	v->unsealed = atoll(PQgetvalue(r, 0, 1));
+	v->bad_id = atoll(PQgetvalue(r, 0, 2));
+	snprintf(v->problem, sizeof v->problem, "%s", PQgetvalue(r, 0, 3));
+	snprintf(v->head, sizeof v->head, "%s", PQgetvalue(r, 0, 4));
+	PQclear(r);
+	return 0;
 }

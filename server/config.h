@@ -58,6 +58,10 @@
 	  "PEM private key for tls+tcp://")                                         \
 	X(TLS_CLIENT_CA_FILE, tls_client_ca_file, STR, "", false,                   \
 	  "when set, desks must present a certificate signed by this CA")           \
+	X(ALLOW_PLAINTEXT_REMOTE, allow_plaintext_remote, INT, "0", false,          \
+	  "1: allow tcp:// on a non-loopback address (logged as a warning)")       \
+	X(DB_ROLE, db_role, STR, "frontdesk_app", false,                            \
+	  "database role workers SET ROLE to; empty: the connecting user")          \
 	X(LOG_LEVEL, log_level, STR, "info", true, "error, warn, info or debug")
 
 #define X(id, name, type, def, reload, help) CFG_##id,

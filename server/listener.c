@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "config.h"
 #include "dispatch.h"
@@ -22,13 +23,20 @@ struct fd_listener {
 	nng_tls_config *tls;
 	fd_call *calls;
 	int n_calls;
-	atomic_int in_flight;
 	atomic_bool draining;
 };
+
+/* How long a reply may wait for its peer to take it. A desk that never
+ * reads (or a stalled link) would otherwise hold this slot forever, and
+ * enough of them hold every slot: no desk is served (tests/e2e/
+ * test_faults_clients.c). A dropped reply is not lost: the desk's resend gets
+ * the stored one. Receiving waits without limit: idle slots are the norm. */
+#define REPLY_SEND_TIMEOUT_MS 2000
 
 static void start_recv(fd_call *c)
 {
 	c->state = CALL_RECV;
+	nng_aio_set_timeout(c->aio, NNG_DURATION_INFINITE);
 	nng_ctx_recv(c->ctx, c->aio);
 }
 
@@ -59,21 +67,22 @@ void listener_reply(fd_call *c)
 	if (!c->reply) {
 		/* Out of memory building the reply: the REQ side resends,
 		 * and the retry gets the stored reply if one was stored. */
-		atomic_fetch_sub(&c->listener->in_flight, 1);
 		call_recycle(c);
 		next_or_idle(c);
 		return;
 	}
+	pthread_mutex_lock(&c->lock);
 	c->state = CALL_SEND;
+	pthread_mutex_unlock(&c->lock);
 	nng_aio_set_msg(c->aio, c->reply);
 	c->reply = NULL;
+	nng_aio_set_timeout(c->aio, REPLY_SEND_TIMEOUT_MS);
 	nng_ctx_send(c->ctx, c->aio);
 }
 
 static void call_cb(void *arg)
 {
 	fd_call *c = arg;
-	fd_listener *l = c->listener;
 	int rv = nng_aio_result(c->aio);
 
 	switch (c->state) {
@@ -90,8 +99,9 @@ static void call_cb(void *arg)
 			}
 			return;
 		}
-		atomic_fetch_add(&l->in_flight, 1);
+		pthread_mutex_lock(&c->lock);
 		c->state = CALL_WORK;
+		pthread_mutex_unlock(&c->lock);
 		if (dispatch_accept(c, nng_aio_get_msg(c->aio)))
 			listener_reply(c);
 		return;
@@ -100,7 +110,6 @@ static void call_cb(void *arg)
 			/* The message is still ours after a failed send. */
 			nng_msg_free(nng_aio_get_msg(c->aio));
 		}
-		atomic_fetch_sub(&l->in_flight, 1);
 		call_recycle(c);
 		next_or_idle(c);
 		return;
@@ -174,11 +183,69 @@ static int tls_setup(fd_listener *l, char *err, size_t err_size)
 	return 0;
 }
 
+/* What a desk sends to a plaintext network URL (passwords, patient data)
+ * crosses the network unencrypted unless the host is loopback. An empty
+ * host, "*" and 0.0.0.0 mean every interface, so they count as remote;
+ * so does anything not plainly loopback (a name other than localhost). */
+bool listener_url_is_plaintext_remote(const char *url)
+{
+	static const char *const plaintext[] = { "tcp://", "tcp4://", "tcp6://",
+						 "ws://", "ws4://", "ws6://" };
+	const char *host = NULL, *end, *colon = NULL;
+	size_t len;
+
+	for (size_t i = 0; i < sizeof plaintext / sizeof plaintext[0]; i++)
+		if (strncmp(url, plaintext[i], strlen(plaintext[i])) == 0)
+			host = url + strlen(plaintext[i]);
+	if (!host)
+		return false;
+	end = host + strcspn(host, "/");
+	if (*host == '[') {
+		const char *close = memchr(host, ']', (size_t)(end - host));
+		len = close ? (size_t)(close - host) + 1 : (size_t)(end - host);
+	} else {
+		for (const char *p = host; p < end; p++)
+			if (*p == ':')
+				colon = p;
+		len = (size_t)((colon ? colon : end) - host);
+	}
+	if ((len == 9 && strncasecmp(host, "localhost", 9) == 0) ||
+	    (len == 5 && strncmp(host, "[::1]", 5) == 0))
+		return false;
+	if (len >= 5 && strncmp(host, "127.", 4) == 0 &&
+	    strspn(host, "0123456789.") >= len)
+		return false;
+	return true;
+}
+
+/* A plaintext listener on the network needs allow_plaintext_remote = 1,
+ * and then is logged as a warning on every start. */
+static int check_plaintext(const char *url, char *err, size_t err_size)
+{
+	if (!listener_url_is_plaintext_remote(url))
+		return 0;
+	if (!cfg_int(CFG_ALLOW_PLAINTEXT_REMOTE)) {
+		snprintf(err, err_size,
+			 "refusing to listen on %s: plaintext on a non-loopback address"
+			 " would send passwords and patient data unencrypted; use tls+tcp://"
+			 " (tls_cert_file, tls_key_file) or set allow_plaintext_remote = 1",
+			 url);
+		return -1;
+	}
+	log_warn("listening on %s without encryption (allow_plaintext_remote = 1):"
+		 " passwords and patient data cross the network in clear text", url);
+	return 0;
+}
+
 static int listen_on(fd_listener *l, const char *url, char *err,
 		     size_t err_size)
 {
 	nng_listener lst;
-	int rv = nng_listener_create(&lst, l->sock, url);
+	int rv;
+
+	if (check_plaintext(url, err, err_size) != 0)
+		return -1;
+	rv = nng_listener_create(&lst, l->sock, url);
 
 	if (rv == 0 && strncmp(url, "tls+tcp://", 10) == 0) {
 		if (!l->tls && tls_setup(l, err, err_size) != 0)
@@ -278,7 +345,21 @@ void listener_drain(fd_listener *l)
 
 int listener_in_flight(fd_listener *l)
 {
-	return atomic_load(&l->in_flight);
+	int busy = 0;
+
+	/* Counts slots, not received calls: a message that arrived just as
+	 * the drain cancelled its receive is counted by its callback a moment
+	 * later, so a count of calls could read 0 while that call is on its
+	 * way to a worker, and the server would free the slot under it. A
+	 * slot is idle only once its last reply has left. */
+	for (int i = 0; i < l->n_calls; i++) {
+		fd_call *c = &l->calls[i];
+
+		pthread_mutex_lock(&c->lock);
+		busy += c->state != CALL_IDLE;
+		pthread_mutex_unlock(&c->lock);
+	}
+	return busy;
 }
 
 void listener_close(fd_listener *l)

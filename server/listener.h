@@ -9,6 +9,7 @@
 #ifndef FD_LISTENER_H
 #define FD_LISTENER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "call.h"
@@ -24,9 +25,13 @@ int listener_start(fd_listener **out, char *err, size_t err_size)
 void listener_reply(fd_call *call);
 /* Stops receiving new calls; calls already received still complete. */
 void listener_drain(fd_listener *l);
-/* Number of calls received and not yet answered. */
+/* Number of call slots busy: a call received and its reply not yet
+ * gone (the drain waits for 0). */
 int listener_in_flight(fd_listener *l);
 /* Closes the socket and frees every slot (after the drain finished). */
 void listener_close(fd_listener *l);
+/* True for a plaintext URL (tcp://, ws://) on an address that is not
+ * loopback: listener_start refuses it unless allow_plaintext_remote = 1. */
+bool listener_url_is_plaintext_remote(const char *url);
 
 #endif

@@ -5,6 +5,7 @@
  *   frontdeskd migrate up|status|verify  manage the database schema
  *   frontdeskd create-admin --user NAME  create the first admin
  *   frontdeskd seed-demo                 load the demo clinic
+ *   frontdeskd audit seal|verify         link / check the audit hash chain
  *   frontdeskd config                    print the configuration table
  *
  * Settings come from --config FILE, FRONTDESK_* variables and --flags (see
@@ -31,6 +32,8 @@ static void usage(FILE *f)
 		"  create-admin --user NAME   create an admin account (password from\n"
 		"                             FRONTDESK_PASSWORD, --password-stdin or a prompt)\n"
 		"  seed-demo                  load the demo clinic (idempotent)\n"
+		"  audit seal|verify          link new audit rows into the hash chain, or\n"
+		"                             recompute it (exit 65 at the first bad row)\n"
 		"  config                     list every setting with its current value\n"
 		"  --version, --help\n"
 		"settings: see `frontdeskd config` and docs/configuration.md\n");
@@ -85,6 +88,8 @@ int main(int argc, char **argv)
 		rc = admin_create_admin(rest_argc, rest);
 	else if (strcmp(rest[0], "seed-demo") == 0)
 		rc = admin_seed_demo(rest_argc, rest);
+	else if (strcmp(rest[0], "audit") == 0)
+		rc = admin_audit(rest_argc, rest);
 	else if (strcmp(rest[0], "config") == 0)
 		rc = print_config();
 	else {

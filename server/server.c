@@ -202,7 +202,8 @@ static int check_schema(void)
 			  err);
 		return EX_UNAVAILABLE;
 	}
-	if (migrate_check_schema(c, FD_SCHEMA_VERSION, msg, sizeof msg) != 0) {
+	if (migrate_check_schema(c, FD_SCHEMA_VERSION, msg, sizeof msg) != 0 ||
+	    db_assume_role(c, msg, sizeof msg) != 0) {
 		log_error("%s", msg);
 		PQfinish(c);
 		return EX_CONFIG;
@@ -259,9 +260,11 @@ int server_serve(void)
 
 	uv_run(&loop, UV_RUN_DEFAULT);
 
+	/* Workers first: a call still queued is answered (or refused) while
+	 * its slot and the socket exist; then the socket closes. */
+	workq_stop();
 	listener_close(listener);
 	listener = NULL;
-	workq_stop();
 	rc = uv_loop_close(&loop);
 	if (rc != 0)
 		log_error("event loop closed with handles open: %s", uv_strerror(rc));

@@ -14,5 +14,9 @@ int server_serve(void);
 int admin_create_admin(int argc, char **argv);
 /* `frontdeskd seed-demo`: the demo clinic for `make run` (idempotent). */
 int admin_seed_demo(int argc, char **argv);
+/* `frontdeskd audit seal|verify`: links the audit rows not yet in the hash
+ * chain, or recomputes the chain and names the first broken row (exit 65,
+ * EX_DATAERR, on a break). Runs as the connecting user (the owner). */
+int admin_audit(int argc, char **argv);
 
 #endif

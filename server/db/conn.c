@@ -70,6 +70,32 @@ PGconn *db_connect(char *err, size_t err_size)
 	return c;
 }
 
+int db_assume_role(PGconn *c, char *err, size_t err_size)
+{
+	const char *role = cfg_str(CFG_DB_ROLE);
+	const char *values[] = { role };
+	PGresult *r;
+	int ok;
+
+	if (!*role)
+		return 0;
+	/* set_config('role', ..., false) is SET ROLE for the session, with
+	 * the name as a parameter rather than spliced into the SQL. */
+	r = PQexecParams(c, "SELECT set_config('role', $1, false)", 1, NULL, values,
+			 NULL, NULL, 0);
+	ok = PQresultStatus(r) == PGRES_TUPLES_OK;
+	if (!ok) {
+		const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+		snprintf(err, err_size,
+			 "cannot act as database role %s (sqlstate %s): run `frontdeskd migrate up`"
+			 " (migration 0007 makes it and grants it to the schema owner),"
+			 " or set db_role to another role, or empty to act as the connecting user",
+			 role, state ? state : "none");
+	}
+	PQclear(r);
+	return ok ? 0 : -1;
+}
+
 PGconn *db_conn_get(db_conn *dc)
 {
 	char err[512];
@@ -85,6 +111,12 @@ PGconn *db_conn_get(db_conn *dc)
 		return NULL;
 	dc->last_attempt_ms = now;
 	dc->conn = db_connect(err, sizeof err);
+	if (dc->conn && db_assume_role(dc->conn, err, sizeof err) != 0) {
+		log_error("%s", err);
+		PQfinish(dc->conn);
+		dc->conn = NULL;
+		return NULL;
+	}
 	if (!dc->conn) {
 		if (db_up)
 			log_error("database unreachable: %s", err);

@@ -95,6 +95,13 @@ void db_conn_close(db_conn *dc);
  * (application_name, UTC). Used by workers, LISTEN and admin tools.
  * On failure returns NULL and copies the reason into err. */
 PGconn *db_connect(char *err, size_t err_size);
+/* Switches c to the configured db_role (SET ROLE; nothing when db_role is
+ * empty), so worker connections act with the server's least privileges
+ * rather than the owner's. db_conn_get does it on every new worker
+ * connection; the startup check calls it once to refuse a bad setting.
+ * Returns 0, or -1 with the reason (and the fix) in err. */
+int db_assume_role(PGconn *c, char *err, size_t err_size)
+	__attribute__((warn_unused_result));
 
 /* Health: the last state any worker saw (true = reachable). */
 extern volatile int db_up;

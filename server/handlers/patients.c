@@ -356,7 +356,9 @@ int handle_patients_get(fd_ctx *ctx, const ProtobufCMessage *in, ProtobufCMessag
 	dbp_text_or_null(&p, req->mrn);
 	r = db_query(ctx,
 		     "SELECT" PATIENT_COLUMNS " FROM patients"
-		     " WHERE CASE WHEN $2::text IS NULL THEN id = $1 ELSE mrn = upper($2) END",
+		     /* Both given: both must match (one patient, never the MRN's
+		      * record under another id). */
+		     " WHERE ($2::text IS NULL OR mrn = upper($2)) AND ($1::bigint <= 0 OR id = $1)",
 		     &p);
 	if (!r)
 		return ctx->status.code;
@@ -366,7 +368,7 @@ int handle_patients_get(fd_ctx *ctx, const ProtobufCMessage *in, ProtobufCMessag
 	PQclear(r);
 	if (!found)
 		return fd_fail(&ctx->status, FD_NOT_FOUND, "no patient has that %s",
-			       *req->mrn ? "MRN" : "id");
+			       !*req->mrn ? "id" : req->patient_id > 0 ? "id and MRN" : "MRN");
 	if (!rep->patient)
 		return PAT_NOMEM(ctx);
 	fd_ctx_audit(ctx, rep->patient->id, pat_subject(ctx, rep->patient->id));

@@ -422,6 +422,14 @@ int handle_intake_readiness(fd_ctx *ctx, const ProtobufCMessage *in, ProtobufCMe
 	if (req->appointment_id > 0 &&
 	    patient_of_appointment(ctx, req->appointment_id, &patient_id) != FD_OK)
 		return ctx->status.code;
+	/* Both given: they must agree, or one patient's readiness would be
+	 * shown under another's id. The answer is the one for an unknown
+	 * appointment, so it says nothing about whose it is. */
+	if (req->appointment_id > 0 && req->patient_id && req->patient_id != patient_id) {
+		fd_ctx_audit(ctx, req->patient_id, pat_subject(ctx, req->patient_id));
+		return fd_fail(&ctx->status, FD_NOT_FOUND, "no appointment has id %lld",
+			       (long long)req->appointment_id);
+	}
 	fd_ctx_audit(ctx, patient_id > 0 ? patient_id : 0, pat_subject(ctx, patient_id));
 	if (pat_require_active_patient(ctx, patient_id) != FD_OK)
 		return ctx->status.code;

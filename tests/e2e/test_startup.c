@@ -1,7 +1,9 @@
 /*
  * Starting, configuring and reaching the server: it refuses a schema behind
  * its code and names the fix, refuses a bad configuration, reloads on
- * SIGHUP, and serves desks over tls+tcp:// with a verified certificate.
+ * SIGHUP, serves desks over tls+tcp:// with a verified certificate, refuses
+ * plaintext on a non-loopback address unless allow_plaintext_remote says
+ * so (and then warns), and refuses a db_role it cannot act as.
  */
 #include "e2e.h"
 
@@ -134,7 +136,100 @@ static void desks_reach_the_server_over_verified_tls(void)
 	CHECK_INT(system(cmd), 0);
 }
 
+/* Runs `frontdeskd serve` with flags against db; returns its exit status
+ * and leaves its log in log. A server that starts when it should refuse is
+ * stopped after 20 s (exit 124), failing the check rather than hanging. */
+static int serve_and_read_log(const char *db, const char *flags, char *log, size_t size)
+{
+	char cmd[1024], path[96];
+
+	snprintf(path, sizeof path, "/tmp/fdt-start-%d.log", (int)getpid());
+	snprintf(cmd, sizeof cmd,
+		 "timeout 20 %s --events-listen=ipc:///tmp/fdt-start-ev-%d.sock %s serve 2>%s",
+		 tp_bin("frontdeskd"), (int)getpid(), flags, path);
+	int rc = tp_run(db, cmd);
+	read_file(path, log, size);
+	unlink(path);
+	return rc;
+}
+
+static void plaintext_on_a_network_address_is_refused_without_the_flag(void)
+{
+	char db[64], flags[256], log[4096];
+	const char *remote[] = { "tcp://0.0.0.0", "tcp://*", "tcp://", "tcp://192.0.2.1",
+				 "tcp://[::]", "ws://0.0.0.0" };
+	int port = 20000 + (int)((getpid() + 7) % 20000);
+
+	tp_db_create_ready(db, sizeof db, "plain");
+	for (size_t i = 0; i < sizeof remote / sizeof remote[0]; i++) {
+		char url[64];
+		snprintf(url, sizeof url, "%s:%d", remote[i], port);
+		snprintf(flags, sizeof flags, "--listen=ipc:///tmp/fdt-plain-%d.sock,%s",
+			 (int)getpid(), url);
+		CHECK_INT(serve_and_read_log(db, flags, log, sizeof log), 69); /* EX_UNAVAILABLE */
+		CHECK_MSG(strstr(log, "refusing to listen on") && strstr(log, "allow_plaintext_remote"),
+			  "%s: log: %s", url, log);
+	}
+}
+
+static void plaintext_on_a_network_address_with_the_flag_warns(void)
+{
+	char db[64], flag[] = "--allow-plaintext-remote=1", log[16384], url[64];
+	const char *extra[] = { flag, NULL };
+	tp_server s = { 0 };
+	fd_status st;
+	int port = 20000 + (int)((getpid() + 11) % 20000);
+
+	snprintf(s.extra_listen, sizeof s.extra_listen, "tcp://0.0.0.0:%d", port);
+	CHECK(e2e_start(&s, db, sizeof db, "plainok", extra));
+	snprintf(url, sizeof url, "tcp://127.0.0.1:%d", port);
+	fd_client_options o = { .url = url, .timeout_ms = 5000 };
+	fd_client *c = NULL;
+	CHECK_INT(fd_client_open(&c, &o, &st), FD_OK);
+	CHECK_INT(call_ping(c, &st), FD_OK);
+	fd_client_close(c);
+	e2e_stop(&s);
+	read_file(s.log_path, log, sizeof log);
+	CHECK_MSG(strstr(log, "without encryption (allow_plaintext_remote = 1)") != NULL, "log: %s", log);
+}
+
+static void plaintext_on_loopback_needs_no_flag(void)
+{
+	char db[64], log[16384], url[64];
+	tp_server s = { 0 };
+	fd_status st;
+	int port = 20000 + (int)((getpid() + 13) % 20000);
+
+	snprintf(s.extra_listen, sizeof s.extra_listen, "tcp://127.0.0.1:%d,tcp://localhost:%d",
+		 port, port + 1);
+	CHECK(e2e_start(&s, db, sizeof db, "loop", NULL));
+	snprintf(url, sizeof url, "tcp://127.0.0.1:%d", port);
+	fd_client_options o = { .url = url, .timeout_ms = 5000 };
+	fd_client *c = NULL;
+	CHECK_INT(fd_client_open(&c, &o, &st), FD_OK);
+	CHECK_INT(call_ping(c, &st), FD_OK);
+	fd_client_close(c);
+	e2e_stop(&s);
+	read_file(s.log_path, log, sizeof log);
+	CHECK_MSG(strstr(log, "without encryption") == NULL, "log: %s", log);
+}
+
+static void a_db_role_the_server_cannot_act_as_stops_the_start(void)
+{
+	char db[64], flags[256], log[4096];
+
+	tp_db_create_ready(db, sizeof db, "norole");
+	snprintf(flags, sizeof flags, "--listen=ipc:///tmp/fdt-norole-%d.sock --db-role=no_such_role",
+		 (int)getpid());
+	CHECK_INT(serve_and_read_log(db, flags, log, sizeof log), 78); /* EX_CONFIG */
+	CHECK_MSG(strstr(log, "cannot act as database role no_such_role") != NULL, "log: %s", log);
+}
+
 TH_MAIN(TH_CASE(the_server_refuses_a_schema_behind_its_code),
+	TH_CASE(plaintext_on_a_network_address_is_refused_without_the_flag),
+	TH_CASE(plaintext_on_a_network_address_with_the_flag_warns),
+	TH_CASE(plaintext_on_loopback_needs_no_flag),
+	TH_CASE(a_db_role_the_server_cannot_act_as_stops_the_start),
 	TH_CASE(a_bad_setting_stops_the_start_with_a_message),
 	TH_CASE(sighup_reloads_the_reloadable_settings),
 	TH_CASE(desks_reach_the_server_over_verified_tls))

@@ -9,6 +9,7 @@
 #include "config.h"
 #include "db/db.h"
 #include "harness.h"
+#include "listener.h"
 #include "validate.h"
 
 static void sqlstates_map_to_grpc_codes(void)
@@ -27,6 +28,23 @@ static void sqlstates_map_to_grpc_codes(void)
 	CHECK(strstr(st.message, "XX000") == NULL);
 	CHECK_INT(db_status_from_sqlstate("23505", "desks_code_key", &st), FD_ALREADY_EXISTS);
 	CHECK(strstr(st.message, "desk") != NULL);
+}
+
+static void plaintext_urls_off_loopback_are_told_apart(void)
+{
+	const char *remote[] = { "tcp://0.0.0.0:7400", "tcp://*:7400", "tcp://:7400",
+				 "tcp://10.0.0.5:7400", "tcp://[::]:7400", "tcp://frontdesk.lan:7400",
+				 "tcp://127.0.0.1.example.com:7400", "tcp://[::ffff:127.0.0.1]:7400",
+				 "tcp4://0.0.0.0:7400", "tcp6://[::]:7400", "ws://0.0.0.0:80/rpc" };
+	const char *fine[] = { "tcp://127.0.0.1:7400", "tcp://127.1.2.3:7400", "tcp://[::1]:7400",
+			       "tcp://localhost:7400", "tcp://LOCALHOST:7400", "ws://localhost:80/x",
+			       "ipc:///tmp/fd.sock", "tls+tcp://0.0.0.0:7400", "wss://0.0.0.0:443/x",
+			       "inproc://x" };
+
+	for (size_t i = 0; i < sizeof remote / sizeof remote[0]; i++)
+		CHECK_MSG(listener_url_is_plaintext_remote(remote[i]), "%s", remote[i]);
+	for (size_t i = 0; i < sizeof fine / sizeof fine[0]; i++)
+		CHECK_MSG(!listener_url_is_plaintext_remote(fine[i]), "%s", fine[i]);
 }
 
 static void every_setting_is_documented(void)
@@ -130,6 +148,7 @@ static void shared_field_checks_agree_with_the_calendar_and_the_clinic(void)
 
 TH_MAIN(TH_CASE(shared_field_checks_agree_with_the_calendar_and_the_clinic),
 	TH_CASE(sqlstates_map_to_grpc_codes), TH_CASE(every_setting_is_documented),
+	TH_CASE(plaintext_urls_off_loopback_are_told_apart),
 	TH_CASE(config_precedence_is_flag_env_file_default),
 	TH_CASE(tokens_are_64_hex_and_hash_stably),
 	TH_CASE(passwords_verify_only_themselves))
