@@ -120,14 +120,39 @@ static void local_hhmm(char *buf, size_t size, int64_t unix_ms)
 
 /* --- frame ----------------------------------------------------------- */
 
+/* The view tabs on line 0, in screen order, from column TABS_X. */
+#define TABS_X 12
+static const char *const tab_names[] = { "F1 Today", "F2 Phones", "F3 Patients",
+					 "F5 Waiting" };
+static const enum console_view tab_views[] = { VIEW_TODAY, VIEW_PHONES, VIEW_PATIENTS,
+					       VIEW_BOARD };
+
+enum console_view console_tab_at(int x)
+{
+	int left = TABS_X;
+
+	for (size_t i = 0; i < 4; i++) {
+		int right = left + (int)strlen(tab_names[i]);
+
+		if (x >= left && x < right)
+			return tab_views[i];
+		left = right + 2;
+	}
+	return VIEW_LOGIN;
+}
+
+void console_money(char *buf, size_t size, int64_t cents)
+{
+	snprintf(buf, size, "%s%lld.%02lld", cents < 0 ? "-" : "",
+		 (long long)(llabs(cents) / 100), (long long)(llabs(cents) % 100));
+}
+
 static void draw_header(struct console *c)
 {
-	static const char *const tabs[] = { "F1 Today", "F2 Phones", "F3 Patients",
-					    "F5 Waiting" };
 	char clock[16], who[300];
 	time_t now = time(NULL);
 	struct tm tm;
-	int x = 12;
+	int x = TABS_X;
 
 	fill_line(0, PAIR_HEADER);
 	attron(COLOR_PAIR(PAIR_HEADER) | A_BOLD);
@@ -135,19 +160,30 @@ static void draw_header(struct console *c)
 	attroff(A_BOLD);
 	if (c->logged_in && !c->locked) {
 		for (int i = 0; i < 4; i++) {
-			if ((int)c->view == i + 1)
+			if (c->view == tab_views[i])
 				attron(A_REVERSE);
-			mvaddstr(0, x, tabs[i]);
+			mvaddstr(0, x, tab_names[i]);
 			attroff(A_REVERSE);
-			x += (int)strlen(tabs[i]) + 2;
+			x += (int)strlen(tab_names[i]) + 2;
 		}
 		snprintf(who, sizeof who, "%s @ %s", c->login[0].text, c->login[2].text);
-		console_put(0, x, COLS - x - 7, who);
+		console_put(0, x, COLS - x - 9, who);
 	}
+	/* A call on its way: the keyboard stays live meanwhile. */
+	if (c->in_flight)
+		mvaddstr(0, COLS - 8, "*");
 	localtime_r(&now, &tm);
 	strftime(clock, sizeof clock, "%H:%M", &tm);
 	mvaddstr(0, COLS - 6, clock);
 	attroff(COLOR_PAIR(PAIR_HEADER));
+}
+
+/* Remembers where a list is drawn, so a click can select its rows. */
+static void clickable(struct console *c, size_t *sel, int top, int rows, size_t first,
+		      size_t n)
+{
+	c->click = (struct console_click){ .top = top, .rows = rows, .first = first,
+					   .n = n, .sel = sel };
 }
 
 static void draw_banner(struct console *c)
@@ -155,7 +191,7 @@ static void draw_banner(struct console *c)
 	const Frontdesk__V1__PhoneCall *ringing;
 	char line[200];
 
-	if (!c->connected) {
+	if (!c->connected && c->link_checked) {
 		fill_line(1, PAIR_BANNER);
 		attron(COLOR_PAIR(PAIR_BANNER) | A_BOLD);
 		mvaddnstr(1, 1, "SERVER UNREACHABLE - reconnecting; what you type is kept",
@@ -236,6 +272,7 @@ static void draw_today(struct console *c, int top, int bottom)
 	}
 	if (rows > 0 && c->today_sel >= (size_t)rows)
 		first = c->today_sel - (size_t)rows + 1;
+	clickable(c, &c->today_sel, top + 1, rows, first, n);
 	for (size_t i = first; i < n && (int)(i - first) < rows; i++) {
 		const Frontdesk__V1__Appointment *a = r->appointments[i];
 		int y = top + 1 + (int)(i - first), pair = status_pair(a->status);
@@ -275,6 +312,7 @@ static void draw_board(struct console *c, int top, int bottom)
 	}
 	if (rows > 0 && c->board_sel >= (size_t)rows)
 		first = c->board_sel - (size_t)rows + 1;
+	clickable(c, &c->board_sel, top + 1, rows, first, n);
 	for (size_t i = first; i < n && (int)(i - first) < rows; i++) {
 		const Frontdesk__V1__Visit *v = r->visits[i];
 		int y = top + 1 + (int)(i - first), pair = status_pair(v->status);
@@ -319,11 +357,13 @@ static int draw_calls(struct console *c, int y, int bottom)
 	attroff(A_BOLD);
 	if (!n)
 		mvaddstr(y++, 2, "No calls.");
+	if (!c->messages_focus)
+		clickable(c, &c->call_sel, y, bottom - y, 0, n);
 	for (size_t i = 0; i < n && y < bottom; i++, y++) {
 		const Frontdesk__V1__PhoneCall *call = c->calls->calls[i];
 		char id[24];
 
-		if (i == c->call_sel)
+		if (i == c->call_sel && !c->messages_focus)
 			attron(A_REVERSE);
 		if (!strcmp(call->state, "waiting"))
 			attron(COLOR_PAIR(PAIR_ARRIVED) | A_BOLD);
@@ -377,87 +417,24 @@ static void draw_phones(struct console *c, int top, int bottom)
 	if (y >= bottom)
 		return;
 	attron(A_BOLD);
-	snprintf(line, sizeof line, "Messages to call back (%zu)", n);
+	snprintf(line, sizeof line, "Messages to call back (%zu)%s", n,
+		 c->messages_focus ? "  - arrows here, c done, g assign" : "  - f selects");
 	mvaddstr(y++, 0, line);
 	attroff(A_BOLD);
+	if (c->messages_focus)
+		clickable(c, &c->message_sel, y, bottom - y, 0, n);
 	for (size_t i = 0; i < n && y < bottom; i++, y++) {
 		const Frontdesk__V1__PhoneMessage *m = c->messages->messages[i];
+		char id[24];
 
-		snprintf(line, sizeof line, "%-8s %-16s %s: %s", m->urgency,
-			 m->callback_number, m->caller_name, m->reason);
-		console_put(y, 2, COLS - 2, line);
-	}
-}
-
-/* --- Patients -------------------------------------------------------- */
-
-static void draw_booking(struct console *c, int top, int bottom)
-{
-	const Frontdesk__V1__ListTypesReply *t = c->booking.types;
-	char line[400];
-	int y = top + 2;
-
-	console_put(top, 0, 11, "Book for: ");
-	console_put(top, 10, COLS - 10, c->booking.patient_name);
-	for (size_t i = 0; t && i < t->n_types && y < bottom - 2; i++, y++) {
-		if (i == c->booking.type_index)
-			attron(A_REVERSE);
-		snprintf(line, sizeof line, "%-14s %s (%d min)", t->types[i]->code,
-			 t->types[i]->name, t->types[i]->duration_min);
-		console_put(y, 2, COLS - 4, line);
-		attroff(A_REVERSE);
-	}
-	y++;
-	if (c->booking.slot && c->booking.slot->n_slots) {
-		const Frontdesk__V1__Slot *s = c->booking.slot->slots[0];
-
-		snprintf(line, sizeof line, "First free: %s with %s - Enter books it",
-			 s->starts_local, s->provider_name);
-		attron(A_BOLD);
-		console_put(y, 0, COLS, line);
-		attroff(A_BOLD);
-	} else {
-		mvaddstr(y, 0, "Enter finds the first free slot of this type.");
-	}
-}
-
-static void draw_patients(struct console *c, int top, int bottom)
-{
-	size_t n = c->found ? c->found->n_patients : 0, first = 0;
-	int rows = bottom - top - 3;
-
-	if (c->booking.open) {
-		draw_booking(c, top, bottom);
-		return;
-	}
-	mvaddstr(top, 0, "Find: ");
-	attron(A_UNDERLINE);
-	mvhline(top, 6, ' ', COLS - 8);
-	console_put(top, 6, COLS - 8, c->query.text);
-	attroff(A_UNDERLINE);
-	attron(A_BOLD);
-	mvaddstr(top + 1, 0, "MRN         Name                              Born        Phone");
-	attroff(A_BOLD);
-	if (!n) {
-		mvaddstr(top + 2, 2, c->query.len < 2 ? "Type at least two letters of a name."
-						     : "Nobody found.");
-		return;
-	}
-	if (rows > 0 && c->found_sel >= (size_t)rows)
-		first = c->found_sel - (size_t)rows + 1;
-	for (size_t i = first; i < n && (int)(i - first) < rows; i++) {
-		const Frontdesk__V1__PatientSummary *p = c->found->patients[i];
-		int y = top + 2 + (int)(i - first);
-		char name[300];
-
-		if (i == c->found_sel)
+		if (c->messages_focus && i == c->message_sel)
 			attron(A_REVERSE);
 		mvhline(y, 0, ' ', COLS);
-		snprintf(name, sizeof name, "%s, %s", p->family_name, p->given_name);
-		console_put(y, 0, 11, p->mrn);
-		console_put(y, 12, 33, name);
-		console_put(y, 46, 11, p->date_of_birth);
-		console_put(y, 58, COLS - 58, p->phone_e164);
+		snprintf(id, sizeof id, "#%lld", (long long)m->id);
+		console_put(y, 0, 7, id);
+		snprintf(line, sizeof line, "%-8s %-16s %s: %s", m->urgency,
+			 m->callback_number, m->caller_name, m->reason);
+		console_put(y, 8, COLS - 8, line);
 		attroff(A_REVERSE);
 	}
 }
@@ -467,22 +444,27 @@ static void draw_patients(struct console *c, int top, int bottom)
 static void draw_help(int top)
 {
 	static const char *const lines[] = {
-		"Everywhere:  F1/1 Today  F2/2 Phones  F3/3 Patients  F5/4 Waiting room",
-		"             Tab next view",
-		"             F4 answer the ringing call  F12 or ^L lock  ? help  ^Q quit",
-		"Today:       Up/Down move  i check in  k confirm  n no-show  x cancel",
-		"             s move to the first free slot of the type  r re-read",
-		"Phones:      a answer  h hold/resume  e end  m take message + end",
-		"             t transfer  p presence (available/away/offline)",
-		"Patients:    type a name  Up/Down pick  Enter book: Up/Down type,",
-		"             Enter first free slot, Enter again books it  Esc back",
-		"Waiting:     Up/Down move  o room the patient  d check out  r re-read",
-		"Prompts:     Enter accept  Esc cancel (a digit picks a listed answer)",
+		"Everywhere: F1/1 Today F2/2 Phones F3/3 Patients F5/4 Waiting  Tab next",
+		"  F4 answer the ringing call  F12/^L lock  ? help  ^Q quit",
+		"  mouse (optional): click a tab to switch, a row to select it",
+		"Today:    arrows move  i check in  c collect the copay after check-in",
+		"  k confirm  n no-show  x cancel  s move to the first free slot  r re-read",
+		"Waiting:  arrows move  c collect copay  o room  d check out  r re-read",
+		"Receipt:  w save to a file  Esc/Enter close",
+		"Phones:   a answer  h hold/resume  e end  m take message + end  p presence",
+		"  t transfer to a queue  u transfer to a user  f calls <-> inbox",
+		"  inbox:  c mark the message done  g assign it to a user",
+		"Patients: type a name  arrows pick  Enter book  -> or F6 record",
+		"  F7 or ^N register a new patient  Esc clear",
+		"Booking:  arrows type  Enter first free slot  Enter again books  Esc back",
+		"Record:   d details n insurance f forms u upcoming p payments",
+		"  e edit  b book  a add policy  v verify policy  g receipt  Esc back",
+		"Forms:    Tab/Enter next field  ^S send  Esc close",
+		"Prompts:  Enter accept  Esc cancel (a digit picks a listed answer)",
 		"Changes at other desks appear by themselves (live events).",
-		"Esc or ? closes this help.",
 	};
 
-	for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++)
+	for (size_t i = 0; i < sizeof lines / sizeof lines[0] && top + (int)i < LINES - 2; i++)
 		mvaddnstr(top + (int)i, 1, lines[i], COLS - 2);
 }
 
@@ -490,19 +472,43 @@ static const char *view_keys(const struct console *c)
 {
 	if (c->prompt.active)
 		return " Enter accept  Esc cancel";
+	if (c->form.open)
+		return " Tab/Enter next field  ^S send  Esc close";
+	if (c->receipt.open)
+		return " w save to a file  Esc close  ? help";
 	switch (c->view) {
 	case VIEW_TODAY:
-		return " i check-in k confirm n no-show x cancel s move  F2 phones ? help";
+		return " i check-in c copay k confirm n no-show x cancel s move  ? help";
 	case VIEW_PHONES:
-		return " a answer h hold e end m message t transfer p presence  ? help";
+		return c->messages_focus
+			       ? " inbox: c done  g assign  f back to calls  a answer  ? help"
+			       : " a answer h hold e end m msg t queue u user f inbox p presence ?";
 	case VIEW_BOARD:
-		return " Up/Down move  o room  d check out  r re-read  F1 today  ? help";
+		return " Up/Down move  c copay  o room  d check out  r re-read  ? help";
 	case VIEW_PATIENTS:
-		return c->booking.open ? " Up/Down type  Enter find/book  Esc back  ? help"
-				       : " type to search  Up/Down  Enter book  Esc clear  F1 today";
+		return c->pane == PANE_BOOKING ? " Up/Down type  Enter find/book  Esc back  ? help"
+		       : c->pane == PANE_RECORD
+			       ? " d n f u p tabs e edit b book a policy v verify g receipt Esc"
+			       : " type to search Up/Down Enter book -> record F7 new Esc clear";
 	default:
 		return "";
 	}
+}
+
+static void draw_view(struct console *c, int top, int bottom)
+{
+	if (c->form.open)
+		console_draw_form(c, top, bottom);
+	else if (c->receipt.open)
+		console_draw_receipt(c, top, bottom);
+	else if (c->view == VIEW_TODAY)
+		draw_today(c, top, bottom);
+	else if (c->view == VIEW_PHONES)
+		draw_phones(c, top, bottom);
+	else if (c->view == VIEW_BOARD)
+		draw_board(c, top, bottom);
+	else
+		console_draw_patients(c, top, bottom);
 }
 
 void console_draw(struct console *c)
@@ -510,6 +516,7 @@ void console_draw(struct console *c)
 	int top = 2, bottom = LINES - 2;
 
 	erase();
+	c->click.sel = NULL;
 	draw_header(c);
 	draw_banner(c);
 	if (!c->logged_in || c->locked) {
@@ -518,14 +525,7 @@ void console_draw(struct console *c)
 		draw_help(top);
 		draw_keys(c, " Esc or ? close help");
 	} else {
-		if (c->view == VIEW_TODAY)
-			draw_today(c, top, bottom);
-		else if (c->view == VIEW_PHONES)
-			draw_phones(c, top, bottom);
-		else if (c->view == VIEW_BOARD)
-			draw_board(c, top, bottom);
-		else
-			draw_patients(c, top, bottom);
+		draw_view(c, top, bottom);
 		draw_keys(c, view_keys(c));
 		if (c->prompt.active) {
 			char line[300];

@@ -9,7 +9,9 @@
  * that was dropped). A desk that sees a gap re-reads what it shows.
  *
  * One fd_events belongs to one thread: fd_events_next keeps the last
- * (epoch, seq) it saw and is not meant to be called concurrently.
+ * (epoch, seq) it saw and is not meant to be called concurrently. A front
+ * end on an event loop watches fd_events_pollfd's descriptor instead of
+ * blocking, and drains with fd_events_try_next.
  */
 #include "frontdesk.h"
 
@@ -125,6 +127,47 @@ int fd_events_next(fd_events *ev, int timeout_ms, Frontdesk__V1__Event **event,
 			/* Skipped, but the desk must still learn that it
 			 * missed something. */
 			ev->dropped = true;
+			continue;
+		}
+		*gap = follows_gap(ev, *event);
+		fd_status_ok(st);
+		return FD_OK;
+	}
+}
+
+int fd_events_pollfd(fd_events *ev, int *fd, fd_status *st)
+{
+	int rv = nng_socket_get_int(ev->sock, NNG_OPT_RECVFD, fd);
+
+	if (rv != 0) {
+		*fd = -1;
+		return fd_fail(st, FD_INTERNAL,
+			       "the event feed has no pollable descriptor: %s",
+			       nng_strerror(rv));
+	}
+	fd_status_ok(st);
+	return FD_OK;
+}
+
+int fd_events_try_next(fd_events *ev, Frontdesk__V1__Event **event, bool *gap,
+		       fd_status *st)
+{
+	*event = NULL;
+	*gap = false;
+	for (;;) {
+		nng_msg *msg;
+		int rv = nng_recvmsg(ev->sock, &msg, NNG_FLAG_NONBLOCK);
+
+		if (rv == NNG_EAGAIN)
+			return fd_fail(st, FD_DEADLINE_EXCEEDED, "no event waiting");
+		if (rv != 0)
+			return fd_fail(st, FD_UNAVAILABLE, "event feed failed: %s",
+				       nng_strerror(rv));
+		*event = frontdesk__v1__event__unpack(NULL, nng_msg_len(msg),
+						      nng_msg_body(msg));
+		nng_msg_free(msg);
+		if (!*event) {
+			ev->dropped = true; /* reported as a gap with the next one */
 			continue;
 		}
 		*gap = follows_gap(ev, *event);

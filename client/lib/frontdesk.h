@@ -89,4 +89,24 @@ int fd_events_next(fd_events *ev, int timeout_ms, Frontdesk__V1__Event **event,
 		   bool *gap, fd_status *st);
 void fd_events_close(fd_events *ev);
 
+/* For a front end on an event loop (libuv, poll): instead of a thread
+ * blocked in fd_events_next, watch a descriptor and take events without
+ * waiting.
+ *
+ * fd_events_pollfd stores in *fd a descriptor that polls readable while an
+ * event is waiting (nng's NNG_OPT_RECVFD of the SUB socket). It belongs to
+ * the fd_events: never read, write or close it; it stays valid until
+ * fd_events_close, so stop watching it (uv_poll_stop / uv_close, and let
+ * the close finish) before closing the feed. Readability is a hint: drain
+ * with fd_events_try_next until it says nothing is waiting.
+ *
+ * fd_events_try_next never blocks: FD_OK with *event (owned by the caller,
+ * as for fd_events_next) and *gap, or FD_DEADLINE_EXCEEDED when no event
+ * is waiting. Both are for the one thread that owns the fd_events, and
+ * mix freely with fd_events_next (the gap tracking is shared). */
+int fd_events_pollfd(fd_events *ev, int *fd, fd_status *st)
+	__attribute__((warn_unused_result));
+int fd_events_try_next(fd_events *ev, Frontdesk__V1__Event **event, bool *gap,
+		       fd_status *st);
+
 #endif

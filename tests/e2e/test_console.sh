@@ -8,14 +8,22 @@
 # patient in a counted number of keys, names with ESC and bidi controls
 # shown escaped, the banner while the server is down and recovery after it
 # returns (typed text kept), redraw on resize, and the idle lock hiding
-# patient names. Waits poll the screen with a generous limit; nothing
-# asserts how fast. Prints "@@ passed=P failed=F" for tests/run.sh.
+# patient names. Also the check-in flow past check-in (copay prefilled from
+# the policy, the server's receipt in a pane and saved to a file, check
+# out), the inbox (mark a message done, assign one), transferring a call to
+# a queue, a patient's record (insurance added and verified, forms,
+# upcoming, balance, edit) and registering a patient (a server refusal on
+# screen, then found by search). Waits poll the screen with a generous
+# limit; nothing asserts how fast. Prints "@@ passed=P failed=F" for
+# tests/run.sh.
 set -uo pipefail
 
 # shellcheck source=tests/e2e/cli_lib.sh
 . "$(dirname "$0")/cli_lib.sh"
 cli_start console
 export LANG=C.UTF-8 LC_ALL=C.UTF-8
+# Receipts saved from the console land here (see docs/console.md).
+export XDG_DATA_HOME=$work/data
 
 tm() { tmux -L "fdcon-$$" -f /dev/null "$@"; }
 screen() { tm capture-pane -p -t "$1"; }
@@ -39,6 +47,12 @@ expect_gone() {
 		sleep 0.1
 	done
 	bad "$1" "still shown: $(screen "$2" | grep -F -- "$3")"
+}
+# row_index SESSION HEADER TEXT: how many rows below the line starting with
+# HEADER the first line containing TEXT is (0 for the first row).
+row_index() {
+	screen "$1" | awk -v h="$2" -v t="$3" 'index($0, h) == 1 { start = NR; next }
+		start && index($0, t) { print NR - start - 1; exit }'
 }
 server_start() {
 	"$bin/frontdeskd" --listen="$sock" --events-listen="$events" serve 2>>"$work/server.log" &
@@ -120,6 +134,12 @@ if [ "$visits_after" = $((visits_before + 1)) ] && [ "$nkeys" -le 4 ]; then
 	ok "check-in from Today took $nkeys keys (<= 4)"
 else bad "check-in from Today took $nkeys keys (<= 4)" "visits $visits_before -> $visits_after"; fi
 expect_screen "the Today row turns checked_in" main "checked_in"
+just_in=$(psql -At -d "$db" -c "SELECT max(id) FROM visits")
+keys main c
+expect_screen "c on Today opens the copay of the visit just checked in" main "Copay for visit $just_in "
+keys main Escape
+expect_screen "Esc closes the form without paying" main "closed, nothing sent"
+expect_gone "the form is off the screen" main "Check number"
 moved_before=$(psql -At -d "$db" -c "SELECT count(*) FROM appointments WHERE status = 'rescheduled'")
 keys main s
 expect_screen "s offers the first free slot of the type" main "Move to "
@@ -140,6 +160,41 @@ expect_screen "o asks for the room" main "Room code"
 keys main "exam-2" Enter
 expect_screen "the patient is roomed" main "roomed"
 expect_screen "the board shows the room" main "exam-2"
+
+# --- copay, receipt, check out -------------------------------------------
+# The roomed visit is still selected. Its copay comes from the patient's
+# policy (the demo patients have one); the form starts with what is due.
+due=$(psql -At -d "$db" -c "SELECT to_char(expected_copay_cents / 100.0, 'FM9999990.00') FROM visits WHERE id = $visit")
+payments_before=$(psql -At -d "$db" -c "SELECT count(*) FROM payments WHERE visit_id = $visit")
+keys main c
+expect_screen "c opens the copay form for the visit" main "Copay for visit $visit"
+if [ "$due" != "0.00" ]; then
+	expect_screen "the amount is prefilled from the policy copay ($due)" main "$due"
+	expect_screen "the form says where the amount came from" main "from the policy copay"
+else
+	keys main "25.00"
+	due=25.00
+fi
+keys main C-s
+expect_screen "^S takes the payment and shows the server's receipt" main "Receipt (w saves"
+expect_screen "the status line shows the amount and receipt number" main "paid $due, receipt"
+payments_after=$(psql -At -d "$db" -c "SELECT count(*) FROM payments WHERE visit_id = $visit")
+if [ "$payments_after" = $((payments_before + 1)) ]; then ok "the server records the payment"
+else bad "the server records the payment" "payments $payments_before -> $payments_after"; fi
+receipt=$(psql -At -d "$db" -c "SELECT receipt_number FROM payments WHERE visit_id = $visit ORDER BY id DESC LIMIT 1")
+expect_screen "the receipt pane shows the receipt number" main "$receipt"
+keys main w
+expect_screen "w saves the receipt under XDG_DATA_HOME" main "receipt saved to $XDG_DATA_HOME/frontdesk/receipts/"
+if grep -qF "$receipt" "$XDG_DATA_HOME/frontdesk/receipts/receipt-$receipt.txt" 2>/dev/null; then
+	ok "the saved file holds the receipt"
+else bad "the saved file holds the receipt" "$(ls -R "$XDG_DATA_HOME" 2>&1)"; fi
+keys main Escape
+expect_gone "Esc closes the receipt" main "Receipt (w saves"
+keys main d
+expect_screen "d checks the patient out" main "checked out; balance"
+if [ "$(psql -At -d "$db" -c "SELECT status FROM visits WHERE id = $visit")" = checked_out ]; then
+	ok "the server has the visit checked out"
+else bad "the server has the visit checked out"; fi
 
 keys main "?"
 expect_screen "? shows the help" main "F4 answer the ringing call"
@@ -168,6 +223,46 @@ keys main "wants a refill" Enter
 expect_screen "the message is taken and the call ended" main "message taken, call ended"
 expect_screen "the message is in the inbox" main "wants a refill"
 
+# --- the inbox: mark done, assign -----------------------------------------
+keys main f
+expect_screen "f moves the arrows to the inbox" main "arrows here, c done"
+first_msg=$(screen main | awk '/^Messages to call back/ { getline; sub(/^#/, "", $1); print $1; exit }')
+keys main c
+expect_screen "c marks the selected message done" main "message $first_msg done"
+if [ "$(psql -At -d "$db" -c "SELECT done_at IS NOT NULL FROM phone_messages WHERE id = ${first_msg:-0}")" = t ]; then
+	ok "the server has the message done"
+else bad "the server has the message done" "message '$first_msg'"; fi
+expect_gone "a done message leaves the inbox" main "#$first_msg "
+refill=$(psql -At -d "$db" -c "SELECT id FROM phone_messages WHERE reason = 'wants a refill'")
+for _ in $(seq 100); do
+	row=$(row_index main "Messages to call back" "wants a refill")
+	[ -n "$row" ] && break
+	sleep 0.1
+done
+for _ in $(seq "${row:-0}"); do keys main Down; done
+keys main g
+expect_screen "g asks whom to assign the message to" main "Assign the message to user"
+keys main "admin" Enter
+expect_screen "the message is assigned" main "message $refill assigned"
+if [ "$(psql -At -d "$db" -c "SELECT s.username FROM phone_messages m JOIN staff s ON s.id = m.for_staff_id WHERE m.id = $refill")" = admin ]; then
+	ok "the server has the message in admin's inbox"
+else bad "the server has the message in admin's inbox"; fi
+keys main f
+expect_screen "f moves the arrows back to the calls" main "arrows move in the calls"
+
+# --- transfer an answered call to a queue ---------------------------------
+expect "a second call comes in" 0 "$desk" --json call incoming --from +12125550177 --line main
+call2=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["call"]["id"])' "$work/out")
+expect_screen "the second call rings" main "RINGING +12125550177"
+keys main a
+expect_screen "a answers it" main "answered call $call2"
+keys main t
+expect_screen "t offers the queues" main "Transfer to queue:"
+expect_screen "the queues are listed by code" main "billing"
+keys main "billing" Enter
+expect_screen "the call is transferred" main "call transferred"
+expect "the server has the call waiting in the billing queue" 0 sh -c "'$desk' --json call list | python3 -c 'import json,sys; c=[x for x in json.load(sys.stdin)[\"calls\"] if x[\"id\"]==$call2][0]; assert c[\"queue\"]==\"billing\" and c[\"state\"]==\"waiting\", c'"
+
 # --- Patients and booking (keys counted) ----------------------------------
 keys main F3
 keys main "Rossi"
@@ -190,6 +285,123 @@ count_after=$(appointments_of)
 if [ "$count_after" = $((count_before + 1)) ] && [ "$nkeys" -le 8 ]; then
 	ok "the first free check-up is booked in $nkeys keys (<= 8)"
 else bad "the first free check-up is booked in $nkeys keys (<= 8)" "before $count_before after $count_after"; fi
+
+# --- a patient's record ---------------------------------------------------
+keys main Right
+expect_screen "-> opens the found patient's record" main "d Details"
+expect_screen "the record shows the MRN" main "MRN $mrn"
+keys main n
+expect_screen "n shows the insurance tab" main "Payer / plan"
+keys main a
+expect_screen "a opens the policy form" main "Add an insurance policy"
+# Payer, plan, member, group; subscriber and relationship prefilled;
+# priority tertiary (the demo has the others); from today; copay last.
+keys main "Acme Health" Enter "Gold" Enter "M-7781" Enter "G-1" Enter Enter Enter C-u "tertiary" Enter Enter Enter "30.00" Enter
+expect_screen "the policy is added" main "policy added"
+expect_screen "the new policy is listed, not verified" main "Acme Health"
+for _ in $(seq 100); do
+	row=$(row_index main "Priority   Payer" "Acme Health")
+	[ -n "$row" ] && break
+	sleep 0.1
+done
+for _ in $(seq "${row:-0}"); do keys main Down; done
+keys main v
+expect_screen "v marks the selected policy verified" main "verified"
+if [ "$(psql -At -d "$db" -c "SELECT last_verified_at IS NOT NULL FROM insurance_policies WHERE payer = 'Acme Health'")" = t ]; then
+	ok "the server has the policy verified"
+else bad "the server has the policy verified" "$(screen main)"; fi
+keys main f
+expect_screen "f shows the forms status" main "Completed   Expires"
+keys main u
+expect_screen "u shows upcoming appointments with the new check-up" main "booked"
+keys main p
+expect_screen "p shows the balance" main "Balance"
+keys main e
+expect_screen "e opens the edit form" main "Edit the patient"
+keys main Down Down Down Down Down Down C-u "rossi.new@example.org" C-s
+expect_screen "^S saves the edit" main "patient record saved"
+if [ "$(psql -At -d "$db" -c "SELECT email FROM patients WHERE mrn = '$mrn'")" = rossi.new@example.org ]; then
+	ok "the server has the new email"
+else bad "the server has the new email"; fi
+keys main Escape
+expect_screen "Esc goes back to the search" main "Find: "
+
+# --- register a new patient -----------------------------------------------
+keys main F7
+expect_screen "F7 opens the registration form" main "Register a new patient"
+expect_screen "the form lists the desk's fields" main "Interpreter"
+keys main "Quennevile" Enter "Thandiwe" Enter Enter "1990-02-30" Enter "female" Enter "212 555 0199" Enter "tq@example.org" Enter "ig" Enter C-u "y"
+keys main C-s
+expect_screen "a server refusal is shown as the status" main "cannot register:"
+expect_screen "the form stays open to fix it" main "Register a new patient"
+keys main Up Up Up Up Up C-u "1990-02-20" C-s
+expect_screen "the patient is registered" main "registered Quennevile"
+if [ "$(psql -At -d "$db" -c "SELECT preferred_language || '/' || interpreter_needed FROM patients WHERE family_name = 'Quennevile'")" = ig/true ]; then
+	ok "the server has the language and interpreter need"
+else bad "the server has the language and interpreter need" "$(psql -At -d "$db" -c "SELECT * FROM patients WHERE family_name = 'Quennevile'")"; fi
+# The same name and birth date again: the server stops it as a possible
+# duplicate; ^S a second time registers anyway.
+keys main Escape
+keys main F7
+expect_screen "F7 again opens an empty form" main "Register a new patient"
+keys main "Quennevile" Enter "Thandiwe" Enter Enter "1990-02-20" C-s
+expect_screen "a possible duplicate stops the registration" main "possible duplicate:"
+if [ "$(psql -At -d "$db" -c "SELECT count(*) FROM patients WHERE family_name = 'Quennevile'")" = 1 ]; then
+	ok "nothing is registered while the duplicate question is open"
+else bad "nothing is registered while the duplicate question is open"; fi
+keys main C-s
+expect_screen "^S again registers anyway" main "registered Quennevile"
+if [ "$(psql -At -d "$db" -c "SELECT count(*) FROM patients WHERE family_name = 'Quennevile'")" = 2 ]; then
+	ok "the server has both records"
+else bad "the server has both records"; fi
+keys main Escape
+keys main Escape
+keys main "Quennevile"
+expect_screen "the new patient is found by search" main "Quennevile, Thandiwe"
+
+# --- a call that waits does not hold up the keyboard ----------------------
+# With the server frozen every call hangs until its deadline. Typed text
+# must still reach the screen while a call is outstanding (the header's
+# '*'), which a console calling from its loop thread could never show.
+kill -STOP "$server_pid"
+keys main Escape
+keys main "Ab"
+live=
+for _ in $(seq 100); do
+	shot=$(screen main)
+	if grep -qF "Find: Ab" <<<"$shot" && head -1 <<<"$shot" | grep -qF "*"; then live=1; break; fi
+	sleep 0.1
+done
+kill -CONT "$server_pid"
+if [ -n "$live" ]; then ok "typing shows while a call is still waiting"
+else bad "typing shows while a call is still waiting" "$(screen main | head -3)"; fi
+expect_gone "the banner clears once the server answers again" main "SERVER UNREACHABLE"
+
+# --- mouse (optional): a click on a tab, a click on a row ------------------
+# xterm-style reports as a terminal sends them: ESC [ M, button+32,
+# column+33, row+33 (press, then release).
+click() { # SESSION X Y
+	local b x y
+	x=$(printf "\\$(printf %03o $(($2 + 33)))")
+	y=$(printf "\\$(printf %03o $(($3 + 33)))")
+	b=$(printf "\\$(printf %03o 32)")
+	tm send-keys -t "$1" -l $'\e[M'"$b$x$y"
+	b=$(printf "\\$(printf %03o 35)")
+	tm send-keys -t "$1" -l $'\e[M'"$b$x$y"
+}
+click main 48 0
+expect_screen "a click on the Waiting tab opens the waiting room" main "Patient                   Status"
+click main 14 0
+expect_screen "a click on the Today tab opens Today" main "Time   Provider"
+# Selected rows are drawn in reverse video: click a row that is not.
+reversed() { tm capture-pane -p -e -t main | sed -n "$(($1 + 1))p" | grep -qE $'\e\\[([0-9]+;)*7m'; }
+for y in 3 4 5 6 7; do reversed "$y" || break; done
+click main 10 "$y"
+selected=
+for _ in $(seq 100); do reversed "$y" && { selected=1; break; }; sleep 0.1; done
+if [ -n "$selected" ]; then ok "a click on a row selects it"
+else bad "a click on a row selects it" "row $y: $(tm capture-pane -p -e -t main | sed -n "$((y + 1))p" | od -c | head -5)"; fi
+keys main F3
 
 # --- the server goes away and comes back ----------------------------------
 kill -TERM "$server_pid"; wait "$server_pid"; server_pid=
