@@ -37,6 +37,7 @@
 #define CONSOLE_FIELD_MAX 128
 #define CONSOLE_POP_MAX 3
 #define CONSOLE_FORM_MAX 12
+#define CONSOLE_EXPECTED_MIN 240  /* the board's look ahead: who is expected soon */
 
 #define CONSOLE_FREE_REPLY(p)                                                \
 	do {                                                                 \
@@ -219,7 +220,9 @@ struct console {
 	char move_provider[64];
 	/* The visit the last check-in at this desk opened (Today's `c`). */
 	int64_t last_visit_id;
-	/* Waiting room: the check-in service's board. */
+	/* Waiting room: the check-in service's board, with the patients
+	 * expected in the next CONSOLE_EXPECTED_MIN minutes and their
+	 * readiness (also read with Today, for its '!' flags). */
 	Frontdesk__V1__BoardReply *board;
 	size_t board_sel;
 	/* Phones. */

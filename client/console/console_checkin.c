@@ -116,6 +116,9 @@ void console_board_read(struct console *c)
 	Frontdesk__V1__BoardRequest req = FRONTDESK__V1__BOARD_REQUEST__INIT;
 
 	req.location = c->location;
+	/* Readiness of whoever is expected in the next hours: the board's
+	 * lower list and the '!' flags on Today. */
+	req.expected_within_min = CONSOLE_EXPECTED_MIN;
 	console_send(c, &frontdesk__v1__checkin__descriptor, "Board", &req.base,
 		     "cannot read the waiting room", board_done, 0);
 }

@@ -255,6 +255,15 @@ static void draw_login(struct console *c)
 
 /* --- Today ----------------------------------------------------------- */
 
+/* The board's readiness for an appointment expected soon, or NULL. */
+static const Frontdesk__V1__ExpectedPatient *expected(const struct console *c, int64_t appt)
+{
+	for (size_t i = 0; c->board && i < c->board->n_expected; i++)
+		if (c->board->expected[i]->appointment_id == appt)
+			return c->board->expected[i];
+	return NULL;
+}
+
 static void draw_today(struct console *c, int top, int bottom)
 {
 	const Frontdesk__V1__ListAppointmentsReply *r = c->today;
@@ -284,6 +293,13 @@ static void draw_today(struct console *c, int top, int bottom)
 		mvhline(y, 0, ' ', COLS);
 		console_put(y, 0, 5, hhmm);
 		console_put(y, 7, 15, a->provider_name);
+		/* '!': something to fix before this patient is at the window. */
+		const Frontdesk__V1__ExpectedPatient *e = expected(c, a->id);
+		if (e && !e->ready) {
+			attron(COLOR_PAIR(PAIR_CANCELLED) | A_BOLD);
+			mvaddch(y, 22, '!');
+			attroff(COLOR_PAIR(PAIR_CANCELLED) | A_BOLD);
+		}
 		console_put(y, 23, name_w + 6, a->patient_name);
 		console_put(y, COLS - 24, 12, a->type_name);
 		if (pair)
@@ -297,12 +313,70 @@ static void draw_today(struct console *c, int top, int bottom)
 
 /* --- Waiting room --------------------------------------------------- */
 
+/* "form_missing x7, insurance_missing": each kind of gap once, with how
+ * many (the details, such as which forms, are on the patient's record). */
+static void gap_summary(const Frontdesk__V1__ExpectedPatient *e, char *out, size_t size)
+{
+	out[0] = '\0';
+	for (size_t g = 0; g < e->n_readiness_gaps; g++) {
+		const char *gap = e->readiness_gaps[g];
+		size_t kind = strcspn(gap, ":"), same = 0;
+		bool seen = false;
+
+		for (size_t h = 0; h < e->n_readiness_gaps; h++) {
+			bool match = strncmp(e->readiness_gaps[h], gap, kind) == 0 &&
+				     strcspn(e->readiness_gaps[h], ":") == kind;
+			seen |= match && h < g;
+			same += match;
+		}
+		if (seen)
+			continue;
+		snprintf(out + strlen(out), size - strlen(out), same > 1 ? "%s%.*s x%zu" : "%s%.*s",
+			 out[0] ? ", " : "", (int)kind, gap, same);
+	}
+}
+
+/* Who is expected next and what is missing for each: the desk fixes a
+ * form or a policy before the patient is at the window. */
+static void draw_expected(const Frontdesk__V1__BoardReply *r, int top, int rows)
+{
+	attron(A_BOLD);
+	mvhline(top, 0, ' ', COLS);
+	mvaddstr(top, 0, "Expected     Patient                   Missing before arrival");
+	attroff(A_BOLD);
+	for (size_t i = 0; i < r->n_expected && (int)i < rows - 1; i++) {
+		const Frontdesk__V1__ExpectedPatient *e = r->expected[i];
+		const char *t = e->appointment_local;
+		char when[16], missing[256] = "";
+		int y = top + 1 + (int)i;
+
+		snprintf(when, sizeof when, "%.5s%s", strlen(t) >= 16 ? t + 11 : t,
+			 e->minutes_until < 0 ? " late" : "");
+		gap_summary(e, missing, sizeof missing);
+		mvhline(y, 0, ' ', COLS);
+		console_put(y, 0, 12, when);
+		console_put(y, 13, 25, e->patient_name);
+		if (!e->ready)
+			attron(COLOR_PAIR(PAIR_CANCELLED) | A_BOLD);
+		console_put(y, 39, COLS - 39, e->ready ? "ready" : missing);
+		attroff(COLOR_PAIR(PAIR_CANCELLED) | A_BOLD);
+	}
+}
+
 static void draw_board(struct console *c, int top, int bottom)
 {
 	const Frontdesk__V1__BoardReply *r = c->board;
 	size_t n = r ? r->n_visits : 0, first = 0;
 	int rows = bottom - top - 1;
+	/* The expected list takes the lower third at most; the present
+	 * patients keep the rest. */
+	int exp_rows = r && r->n_expected ? (int)r->n_expected + 1 : 0;
 
+	if (exp_rows > rows / 3)
+		exp_rows = rows / 3 >= 2 ? rows / 3 : 0;
+	rows -= exp_rows;
+	if (exp_rows)
+		draw_expected(r, bottom - exp_rows, exp_rows);
 	attron(A_BOLD);
 	mvaddstr(top, 0, "Patient                   Status        Provider        Room      Min");
 	attroff(A_BOLD);
@@ -447,7 +521,7 @@ static void draw_help(int top)
 		"Everywhere: F1/1 Today F2/2 Phones F3/3 Patients F5/4 Waiting  Tab next",
 		"  F4 answer the ringing call  F12/^L lock  ? help  ^Q quit",
 		"  mouse (optional): click a tab to switch, a row to select it",
-		"Today:    arrows move  i check in  c collect the copay after check-in",
+		"Today:    arrows move  i check in  c copay after check-in  ! readiness gaps",
 		"  k confirm  n no-show  x cancel  s move to the first free slot  r re-read",
 		"Waiting:  arrows move  c collect copay  o room  d check out  r re-read",
 		"Receipt:  w save to a file  Esc/Enter close",

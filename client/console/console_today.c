@@ -48,6 +48,8 @@ void console_today_read(struct console *c)
 	req.include_cancelled = true;
 	console_send(c, &frontdesk__v1__scheduling__descriptor, "ListAppointments",
 		     &req.base, "cannot read today's schedule", today_done, 0);
+	/* The board brings the readiness behind Today's '!' flags. */
+	console_board_read(c);
 }
 
 static const Frontdesk__V1__Appointment *selected(const struct console *c)

@@ -431,6 +431,31 @@ else bad "a resize to 100x30 redraws the header across the width" "width $width:
 if screen main | tail -1 | grep -qF "Up/Down"; then ok "the keys line moves to the new bottom"
 else bad "the keys line moves to the new bottom" "$(screen main | tail -3)"; fi
 
+# --- readiness before arrival ---------------------------------------------
+# A patient with no insurance and no forms, expected at 'main' (late by just
+# under the no-show time, so first in the expected list): the Waiting room's
+# Expected list names what is missing, and Today flags the row with '!'.
+gapsby=$(psql -qtA -d "$db" -c "INSERT INTO patients (family_name, given_name, date_of_birth)
+                                VALUES ('Gapsby', 'Ann', '1977-07-07') RETURNING id")
+psql -q -d "$db" -c "SELECT set_config('frontdesk.reason', 'test', false);
+  INSERT INTO appointments (patient_id, provider_id, location_id, type_id, starts_at, ends_at,
+                            blocked_from, blocked_until, overbooked, overbook_reason)
+  SELECT $gapsby, p.id, l.id, t.id, s, s + interval '20 min', s, s + interval '20 min', true, 'console test'
+    FROM providers p, locations l, appointment_types t,
+         LATERAL (SELECT now() - make_interval(mins => (checkin_settings_for(l.id)).no_show_after_min - 1) AS s) x
+   WHERE p.code = 'lee' AND l.code = 'main' AND t.code = 'checkup'" >/dev/null
+keys main F5
+expect_screen "the waiting room lists who is expected" main "Missing before arrival"
+for _ in $(seq 100); do screen main | grep -q "Gapsby" && break; keys main r; sleep 0.1; done
+if screen main | grep "Gapsby" | grep -q "insurance_missing"; then
+	ok "an expected patient is listed with what is missing"
+else bad "an expected patient is listed with what is missing" "$(screen main)"; fi
+keys main F1
+for _ in $(seq 50); do screen main | grep -q "Gapsby" && break; sleep 0.1; done
+if screen main | grep "Gapsby" | grep -q "!"; then ok "Today flags the row with readiness gaps"
+else bad "Today flags the row with readiness gaps" "$(screen main)"; fi
+keys main F5
+
 keys main C-q
 expect_screen "^Q quits with exit 0" main "console-exit=0"
 
