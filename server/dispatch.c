@@ -5,7 +5,9 @@
 #include "dispatch.h"
 
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "audit.h"
@@ -22,6 +24,31 @@
 #define MAX_TX_ATTEMPTS 4
 /* Nesting deeper than any message we declare means a hostile payload. */
 #define MAX_MESSAGE_DEPTH 16
+
+/* Test-only fault point (docs/RELIABILITY.md): with
+ * FRONTDESK_FAULT=crash_after_commit:<Method> in the environment at start-up,
+ * the server kills itself right after that method's COMMIT and before the
+ * reply leaves, so tests can prove that the desk's resend gets the stored
+ * reply. Read once before main(); unset, it costs one NULL test per commit. */
+static const char *crash_after_commit_method;
+
+__attribute__((constructor)) static void read_fault_point(void)
+{
+	const char *f = getenv("FRONTDESK_FAULT");
+	const char *prefix = "crash_after_commit:";
+
+	if (f && strncmp(f, prefix, strlen(prefix)) == 0 && f[strlen(prefix)])
+		crash_after_commit_method = f + strlen(prefix);
+}
+
+static void maybe_crash_after_commit(const struct fd_method *m)
+{
+	if (strcmp(crash_after_commit_method, m->name) == 0 ||
+	    strcmp(crash_after_commit_method, m->path) == 0) {
+		log_error("FRONTDESK_FAULT: crashing after the commit of %s", m->path);
+		raise(SIGKILL);
+	}
+}
 
 static const ProtobufCBinaryData *call_request_id(const fd_call *c)
 {
@@ -393,6 +420,8 @@ static int run_transaction(fd_call *c, fd_ctx *ctx, fd_session *session,
 		rollback(ctx);
 		return ctx->status.code;
 	}
+	if (crash_after_commit_method)
+		maybe_crash_after_commit(m);
 	return FD_OK;
 
 refuse: {

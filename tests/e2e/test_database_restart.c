@@ -7,6 +7,11 @@
  */
 #include "e2e.h"
 
+/* Whether the suite's cluster runs with fsync off (FD_PG_FAST=1, which
+ * pgcluster.sh applies at each start): a restart must keep it so, or every
+ * later test would run against a slower cluster. */
+static bool cluster_fast;
+
 static int cluster(const char *verb)
 {
 	const char *tool = getenv("FD_PGCLUSTER"), *dir = getenv("FD_PG_DIR");
@@ -14,7 +19,11 @@ static int cluster(const char *verb)
 
 	if (!tool || !dir)
 		return -1;
-	snprintf(cmd, sizeof cmd, "%s %s %s >/dev/null 2>&1", tool, verb, dir);
+	if (strcmp(verb, "stop") == 0)
+		cluster_fast = tp_db_scalar("postgres",
+					    "SELECT (current_setting('fsync') = 'off')::int") == 1;
+	snprintf(cmd, sizeof cmd, "%s%s %s %s >/dev/null 2>&1",
+		 cluster_fast && strcmp(verb, "start") == 0 ? "FD_PG_FAST=1 " : "", tool, verb, dir);
 	return system(cmd) == 0 ? 0 : -1;
 }
 
@@ -57,6 +66,9 @@ static void calls_fail_fast_while_the_database_is_down_and_recover_after(void)
 	CHECK(!ping_says_database_up(c));
 
 	CHECK(cluster("start") == 0);
+	CHECK_MSG(tp_db_scalar("postgres", "SELECT (current_setting('fsync') = 'off')::int") ==
+			  (cluster_fast ? 1 : 0),
+		  "the cluster came back with other settings");
 	int rc = FD_UNAVAILABLE;
 	for (int i = 0; i < 100 && rc != FD_OK; i++) {
 		e2e_sleep_ms(100);

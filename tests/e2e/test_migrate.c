@@ -3,10 +3,13 @@
  * check, against a real PostgreSQL (PGHOST, PGPORT, PGUSER from the test
  * runner). Each case gets its own scratch database and a temporary
  * migrations folder it writes files into, and calls migrate_command exactly
- * as `frontdeskd migrate` does, capturing what it prints.
+ * as `frontdeskd migrate` does, capturing what it prints. One case runs the
+ * real `frontdeskd migrate up` and kills it with SIGKILL in the middle of a
+ * file (docs/RELIABILITY.md).
  */
 #include <dirent.h>
 #include <libpq-fe.h>
+#include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +20,7 @@
 
 #include "harness.h"
 #include "migrate.h"
+#include "pg.h"
 
 #define OUT_MAX 16384
 
@@ -527,6 +531,75 @@ static void concurrent_up_applies_each_file_once(void)
 	with_scratch(concurrent_body);
 }
 
+/* `frontdeskd migrate up` killed with SIGKILL while PostgreSQL runs one of
+ * its files: the file's transaction never commits, so the schema is as
+ * before that file (not half of it), and the next `up` applies it and the
+ * rest. The orphaned backend finishes its statement, finds its client gone
+ * and rolls back, releasing the migration lock; the rerun waits for that. */
+static void killed_midway_body(struct scratch *s)
+{
+	char db_flag[128], out[256], buf[64];
+	pid_t pid;
+	int status, seen = 0;
+
+	write_file(s, "0001_first.sql", "CREATE TABLE first_t (id integer);\n");
+	CHECK_RUN(s, "up", 0);
+	write_file(s, "0002_slow.sql", "CREATE TABLE half_t (id integer);\n"
+				       "INSERT INTO half_t VALUES (1);\n"
+				       "SELECT pg_sleep(1.5);\n"
+				       "ALTER TABLE first_t ADD COLUMN note text;\n");
+	write_file(s, "0003_after.sql", "CREATE TABLE after_t (id integer);\n");
+	snprintf(db_flag, sizeof db_flag, "--db=%s", s->conninfo);
+	snprintf(out, sizeof out, "%s/killed.out", s->dir);
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	if (pid == 0) {
+		if (!freopen(out, "w", stdout) || dup2(fileno(stdout), STDERR_FILENO) < 0)
+			_exit(99);
+		execl(tp_bin("frontdeskd"), "frontdeskd", db_flag, "migrate", "up", "--migrations",
+		      s->dir, (char *)NULL);
+		_exit(127);
+	}
+	CHECK(pid > 0);
+	/* Killed once PostgreSQL is inside 0002 (its sleep), not before. */
+	for (int i = 0; i < 200 && !seen; i++) {
+		seen = q_int(s, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+				" AND state = 'active' AND query LIKE '%half_t%'"
+				" AND pid <> pg_backend_pid()");
+		if (!seen)
+			usleep(50 * 1000);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	CHECK_MSG(seen == 1, "the migrator never reached 0002 (%d)", seen);
+	CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+
+	/* As before 0002: nothing of it, nothing after it, version 1. */
+	CHECK(rel_exists(s, "first_t"));
+	CHECK(!rel_exists(s, "half_t"));
+	CHECK(!rel_exists(s, "after_t"));
+	CHECK_INT(q_int(s, "SELECT count(*) FROM information_schema.columns"
+			   " WHERE table_name = 'first_t' AND column_name = 'note'"), 0);
+	CHECK_STR(q_str(s, "SELECT string_agg(version::text, ',') FROM schema_migrations", buf,
+			sizeof buf), "1");
+
+	/* The rerun applies 0002 whole, then 0003. */
+	CHECK_RUN(s, "up", 0);
+	CHECK_HAS(s->out, "applied 0002_slow.sql");
+	CHECK_HAS(s->out, "applied 0003_after.sql");
+	CHECK_INT(q_int(s, "SELECT count(*) FROM half_t"), 1);
+	CHECK_INT(q_int(s, "SELECT count(*) FROM information_schema.columns"
+			   " WHERE table_name = 'first_t' AND column_name = 'note'"), 1);
+	CHECK_INT(q_int(s, "SELECT max(version) FROM schema_migrations"), 3);
+	CHECK_RUN(s, "verify", 0);
+}
+
+static void killed_midway_leaves_the_schema_as_before_and_rerun_succeeds(void)
+{
+	with_scratch(killed_midway_body);
+}
+
 static void pending_body(struct scratch *s)
 {
 	char line[512];
@@ -781,6 +854,7 @@ TH_MAIN(TH_CASE(up_applies_in_order_and_records_checksums),
 	TH_CASE(failing_file_rolls_back_and_rerun_succeeds),
 	TH_CASE(file_that_commits_is_not_recorded),
 	TH_CASE(concurrent_up_applies_each_file_once),
+	TH_CASE(killed_midway_leaves_the_schema_as_before_and_rerun_succeeds),
 	TH_CASE(pending_file_fails_verify_and_shows_in_status),
 	TH_CASE(status_and_verify_are_read_only),
 	TH_CASE(check_schema_behind_newer_and_current),
