@@ -16,6 +16,101 @@
 
 volatile int db_up = 1;
 
+/*
+ * Prepared statements. Each statement a worker sends is prepared once on
+ * its connection (found again by its SQL text) and executed by name after
+ * that, so PostgreSQL plans it once per connection instead of on every
+ * call: planning was 30% of the database's time in the bench's front-desk
+ * mix, and preparing about doubled the mix's calls/s (docs/PERFORMANCE.md).
+ * After five executions PostgreSQL keeps a generic plan where it costs no
+ * more than one made for the values; a statement whose plan depends on
+ * them ("$2 IS NULL OR ...") goes on being planned for its values.
+ *
+ * One PGconn per worker thread, so the list belongs to the thread and is
+ * forgotten whenever the thread's connection is made, dropped or replaced
+ * (a new PGconn can reuse a freed one's address). Past PREPARED_MAX
+ * different statements the rest are sent unprepared.
+ */
+#define PREPARED_MAX 512
+
+static _Thread_local struct {
+	PGconn *conn; /* the connection the statements below exist on */
+	int n;
+	struct {
+		uint32_t hash;
+		char *sql;
+	} stmt[PREPARED_MAX];
+} prepared;
+
+static void prepared_forget(void)
+{
+	for (int i = 0; i < prepared.n; i++)
+		free(prepared.stmt[i].sql);
+	prepared.n = 0;
+	prepared.conn = NULL;
+}
+
+static uint32_t sql_hash(const char *sql)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+
+	for (; *sql; sql++)
+		h = (h ^ (uint8_t)*sql) * 16777619u;
+	return h;
+}
+
+/* The index of `sql` among the statements prepared on `c`, preparing it
+ * first if it is new; -1 when the list is full. A failed prepare (an
+ * error in the statement) hands its result back in *failed, owned by the
+ * caller, so the error reaches the caller as if it had been executed. */
+static int prepared_index(PGconn *c, const char *sql, int n_params, PGresult **failed)
+{
+	uint32_t h = sql_hash(sql);
+	char name[16];
+
+	*failed = NULL;
+	if (prepared.conn != c) {
+		prepared_forget();
+		prepared.conn = c;
+	}
+	for (int i = 0; i < prepared.n; i++)
+		if (prepared.stmt[i].hash == h && strcmp(prepared.stmt[i].sql, sql) == 0)
+			return i;
+	if (prepared.n == PREPARED_MAX)
+		return -1;
+	char *copy = strdup(sql);
+	if (!copy)
+		return -1;
+	snprintf(name, sizeof name, "fd%d", prepared.n);
+	PGresult *r = PQprepare(c, name, sql, n_params, NULL);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+		free(copy);
+		*failed = r;
+		return -1;
+	}
+	PQclear(r);
+	prepared.stmt[prepared.n].hash = h;
+	prepared.stmt[prepared.n].sql = copy;
+	return prepared.n++;
+}
+
+static PGresult *exec_statement(PGconn *c, const char *sql, const db_params *p)
+{
+	int n = p ? p->n : 0;
+	const char *const *values = p ? p->values : NULL;
+	const int *lengths = p ? p->lengths : NULL, *formats = p ? p->formats : NULL;
+	PGresult *failed;
+	char name[16];
+	int k = prepared_index(c, sql, n, &failed);
+
+	if (failed)
+		return failed;
+	if (k < 0)
+		return PQexecParams(c, sql, n, NULL, values, lengths, formats, 0);
+	snprintf(name, sizeof name, "fd%d", k);
+	return PQexecPrepared(c, name, n, values, lengths, formats, 0);
+}
+
 void dbp_text(db_params *p, const char *s)
 {
 	p->values[p->n] = s;
@@ -103,6 +198,7 @@ PGconn *db_conn_get(db_conn *dc)
 
 	if (dc->conn && PQstatus(dc->conn) == CONNECTION_OK)
 		return dc->conn;
+	prepared_forget();
 	if (dc->conn) {
 		PQfinish(dc->conn);
 		dc->conn = NULL;
@@ -132,6 +228,7 @@ PGconn *db_conn_get(db_conn *dc)
 void db_conn_check(db_conn *dc)
 {
 	if (dc->conn && PQstatus(dc->conn) != CONNECTION_OK) {
+		prepared_forget();
 		PQfinish(dc->conn);
 		dc->conn = NULL;
 		db_up = 0;
@@ -143,6 +240,7 @@ void db_conn_check(db_conn *dc)
 
 void db_conn_close(db_conn *dc)
 {
+	prepared_forget();
 	if (dc->conn)
 		PQfinish(dc->conn);
 	dc->conn = NULL;
@@ -150,9 +248,7 @@ void db_conn_close(db_conn *dc)
 
 PGresult *db_query(fd_ctx *ctx, const char *sql, const db_params *p)
 {
-	PGresult *r = PQexecParams(ctx->conn, sql, p ? p->n : 0, NULL,
-				   p ? p->values : NULL, p ? p->lengths : NULL,
-				   p ? p->formats : NULL, 0);
+	PGresult *r = exec_statement(ctx->conn, sql, p);
 	ExecStatusType rs = PQresultStatus(r);
 
 	if (rs == PGRES_TUPLES_OK || rs == PGRES_COMMAND_OK)

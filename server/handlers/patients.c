@@ -305,25 +305,30 @@ int handle_patients_find(fd_ctx *ctx, const ProtobufCMessage *in, ProtobufCMessa
 	dbp_text_or_null(&p, req->mrn);
 	dbp_bool(&p, req->include_merged);
 	dbp_int(&p, limit);
-	/* Two trigram keys: the lowered name (typos, missing letters) and
-	 * the letters sorted per word (swapped letters, swapped words); the
-	 * score adds both. Parameters are planned as values, so the unused
-	 * filters fold away and the GIN indexes serve the name. */
-	r = db_query(ctx,
-		     "SELECT" SUMMARY_COLUMNS ","
-		     " CASE WHEN $1::text IS NULL THEN 0 ELSE"
-		     "   round((similarity(search_name, lower($1))"
-		     "    + similarity(search_anagram, patient_name_anagram($1)))::numeric, 4)"
-		     " END AS score, ''"
-		     " FROM patients"
-		     " WHERE ($1::text IS NULL OR search_name % lower($1)"
-		     "        OR search_anagram % patient_name_anagram($1))"
-		     "   AND ($2::date IS NULL OR date_of_birth = $2::date)"
-		     "   AND ($3::text IS NULL OR phone_e164 = $3 OR phone2_e164 = $3)"
-		     "   AND ($4::text IS NULL OR mrn = upper($4))"
-		     "   AND ($5 OR merged_into IS NULL)"
-		     " ORDER BY score DESC, family_name, given_name, id LIMIT $6",
-		     &p);
+	/* A name goes through patients_named() (migrations/0008): two
+	 * trigram keys, the lowered name (typos, missing letters) and the
+	 * letters sorted per word (swapped letters, swapped words), close
+	 * matches first, the score adding both; its plans are kept between
+	 * calls. Without a name, parameters are planned as values, so the
+	 * unused filters fold away and the btree indexes serve the rest. */
+	if (*req->name)
+		r = db_query(ctx,
+			     "SELECT" SUMMARY_COLUMNS ", n.score, ''"
+			     " FROM patients_named($1, $2::date, $3, $4, $5, $6) n"
+			     " JOIN patients USING (id)"
+			     " ORDER BY n.score DESC, family_name, given_name, id",
+			     &p);
+	else
+		r = db_query(ctx,
+			     "SELECT" SUMMARY_COLUMNS ", 0, ''"
+			     " FROM patients"
+			     " WHERE $1::text IS NULL"
+			     "   AND ($2::date IS NULL OR date_of_birth = $2::date)"
+			     "   AND ($3::text IS NULL OR phone_e164 = $3 OR phone2_e164 = $3)"
+			     "   AND ($4::text IS NULL OR mrn = upper($4))"
+			     "   AND ($5 OR merged_into IS NULL)"
+			     " ORDER BY family_name, given_name, id LIMIT $6",
+			     &p);
 	if (!r)
 		return ctx->status.code;
 	int rc = summaries_from_result(ctx, r, &rep->patients, &rep->n_patients, &ids);

@@ -3,9 +3,10 @@
  * (migrations/0003_scheduling.sql), which booking uses too, so a slot the
  * search offers is exactly a slot a booking accepts. This file resolves the
  * request (type, location, providers, local date range, time of day) and
- * shapes the answer. "First available" looks at the first day, then a
- * week, then four weeks, then up to the type's horizon, so the common case
- * reads little.
+ * shapes the answer. "First available" is first_open_slot()
+ * (migrations/0008), which asks open_slots() one local day at a time and
+ * stops at the first day with a free slot, so the common case reads one
+ * day, in one statement whose plan the database keeps.
  */
 #include <stdio.h>
 #include <string.h>
@@ -15,13 +16,6 @@
 #define SLOTS_DEFAULT 50
 #define SLOTS_MAX 500
 #define RANGE_MAX_DAYS 92
-
-/* How far "first available" looks at each try, in local days: the search
- * costs about one day's candidate slots per day searched, and most clinics
- * have something free today or tomorrow, so it starts small. After the
- * last step it looks up to the type's horizon. */
-static const int widen_days[] = {1, 7, 28};
-#define WIDEN_STEPS ((int)(sizeof widen_days / sizeof widen_days[0]))
 
 /* The type, location and provider set a search runs over. */
 struct search {
@@ -130,6 +124,32 @@ static PGresult *query_slots(fd_ctx *ctx, const struct search *s, const char *fr
 			&p);
 }
 
+/* The first open slot from local day `from`, looking at most `days` days
+ * (the search's zone), as the same columns as query_slots(): zero rows or
+ * one. */
+static PGresult *query_first_slot(fd_ctx *ctx, const struct search *s, const char *from, int days,
+				  const char *time_of_day)
+{
+	db_params p;
+
+	dbp_init(&p);
+	dbp_int(&p, s->type_id);
+	dbp_int(&p, s->location_id);
+	dbp_text(&p, s->providers);
+	dbp_text(&p, from);
+	dbp_int(&p, days);
+	dbp_text(&p, time_of_day);
+	return db_query(ctx,
+			"SELECT s.provider_id, p.code, p.display_name, l.code, l.time_zone,"
+			" local_text(s.starts_at, l.time_zone), local_text(s.ends_at, l.time_zone),"
+			" (extract(epoch FROM s.starts_at) * 1000)::bigint,"
+			" (extract(epoch FROM s.ends_at) * 1000)::bigint"
+			" FROM first_open_slot($1, $2, $3::bigint[], $4::date, $5, $6) s"
+			" JOIN providers p ON p.id = s.provider_id"
+			" JOIN locations l ON l.id = $2",
+			&p);
+}
+
 /* Days between two checked dates (SQL does the calendar). */
 static int days_between(fd_ctx *ctx, const char *from, const char *to, int *days)
 {
@@ -182,20 +202,11 @@ int handle_sched_find_slots(fd_ctx *ctx, const ProtobufCMessage *in, ProtobufCMe
 				       "search at most %d days at once", RANGE_MAX_DAYS);
 	}
 	if (req->first_available) {
-		/* Widen the window until something turns up or the horizon
-		 * (plus today) is covered; an explicit last day caps it. */
+		/* Up to the horizon (plus today); an explicit last day caps it. */
 		int cap = *req->to_date ? days : s.horizon_days + 1;
-		for (int step = 0;; step++) {
-			int span = step < WIDEN_STEPS ? widen_days[step] : cap;
 
-			if (span > cap)
-				span = cap;
-			if (!(r = query_slots(ctx, &s, from, span, req->time_of_day, 1)))
-				return ctx->status.code;
-			if (PQntuples(r) > 0 || span == cap)
-				break;
-			PQclear(r);
-		}
+		if (!(r = query_first_slot(ctx, &s, from, cap, req->time_of_day)))
+			return ctx->status.code;
 	} else if (!(r = query_slots(ctx, &s, from, days, req->time_of_day, limit))) {
 		return ctx->status.code;
 	}

@@ -9,6 +9,13 @@
 
 BEGIN;
 SET LOCAL session_replication_role = replica;
+-- The name search's trigram indexes are built once after the load instead
+-- of row by row during it (they have no pending list, migrations/0002 and
+-- 0008): 100,000 patients load in about a quarter of the time. Same names
+-- and definitions as the migrations', so the searches measured run on the
+-- same indexes.
+SET LOCAL maintenance_work_mem = '256MB';
+DROP INDEX patients_search_name_trgm, patients_search_anagram_trgm, patients_plain_name_trgm;
 WITH given AS (SELECT ARRAY['Maria','James','Thanh','Emily','Chidi','Lukas','Giulia','Aisha',
                             'Mohammed','Olivia','Noah','Sofia','Liam','Yuki','Priya','Mateo',
                             'Fatima','Elena','David','Grace','Omar','Hannah','Lucas','Amara',
@@ -32,6 +39,13 @@ SELECT initcap(family.a[1 + (hashint4(g::int)::bigint + 2147483648) % 40]
        '+1555' || lpad(g::text, 7, '0'),
        (ARRAY['female', 'male'])[1 + g % 2]
   FROM given, family, start, generate_series(start.n + 1, :target) g;
+CREATE INDEX patients_search_name_trgm ON patients USING gin (search_name gin_trgm_ops)
+  WITH (fastupdate = off);
+CREATE INDEX patients_search_anagram_trgm ON patients USING gin (search_anagram gin_trgm_ops)
+  WITH (fastupdate = off);
+CREATE INDEX patients_plain_name_trgm ON patients
+  USING gin (patient_plain_name(given_name || ' ' || family_name) gin_trgm_ops)
+  WITH (fastupdate = off);
 COMMIT;
 
 ANALYZE patients;

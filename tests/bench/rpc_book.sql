@@ -3,7 +3,8 @@
 -- days ahead, a random patient), in one transaction as frontdeskd runs
 -- them: statement timeout, session check, the idempotency claim, resolving
 -- provider, place, type and patient, the local start as an instant, the
--- open-slot check, the history actor, the appointment insert under the
+-- open-slot check, the history reason (who is acting was set by the
+-- session check), the appointment insert under the
 -- no-overlap exclusion constraint, its reminders, the appointment read
 -- back for the reply, the NOTIFY, the stored reply and the audit row.
 -- Where the server would refuse a taken slot (rare here), this script
@@ -67,8 +68,7 @@ SELECT CASE WHEN false THEN :instant::timestamptz >= now() ELSE EXISTS (
   SELECT 1 FROM open_slots(:type_id, :location_id, ARRAY[:provider_id::bigint], :instant::timestamptz,
                            :instant::timestamptz + interval '1 minute')
    WHERE starts_at = :instant::timestamptz) END;
-SELECT set_config('frontdesk.staff_id', nullif(:staff_id::text, '0'), true),
-       set_config('frontdesk.reason', 'bench', true);
+SELECT set_config('frontdesk.reason', 'bench', true);
 WITH ins AS (
 INSERT INTO appointments (patient_id, provider_id, location_id, type_id,
   starts_at, ends_at, blocked_from, blocked_until, reason, notes, overbooked,

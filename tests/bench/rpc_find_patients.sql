@@ -1,6 +1,8 @@
 -- pgbench: the statements of one Patients.FindPatients call (a name, limit
 -- 20), in one transaction as frontdeskd runs them: statement timeout,
--- session check, the trigram search, one audit row per patient found.
+-- session check, the name search (patients_named(), up to three passes
+-- inside the one statement, as in the server), one audit row per patient
+-- found.
 -- The name is drawn (before BEGIN) as the load generator draws it: a given
 -- name and a two-syllable family name from patients.sql's syllables. To
 -- hand the found ids to the audit insert, the search is wrapped in
@@ -14,6 +16,10 @@
 \set f1 random(1, 40)
 \set f2 random(1, 40)
 \set rid random(1, 9223372036854775807)
+\set typo random(0, 3)
+\set at random(0, 1000)
+SELECT CASE WHEN :typo = 0 THEN overlay(n PLACING '' FROM 2 + :at % (length(n) - 2) FOR 1)
+            ELSE n END AS name FROM (
 SELECT (ARRAY['maria', 'james', 'thanh', 'emily', 'chidi', 'lukas', 'giulia', 'aisha', 'olivia',
               'noah', 'sofia', 'liam'])[:g::int] || ' '
        || (ARRAY['ab','al','an','ar','ba','be','bo','da','de','di','el','en','er','fa','fe','ga',
@@ -21,7 +27,7 @@ SELECT (ARRAY['maria', 'james', 'thanh', 'emily', 'chidi', 'lukas', 'giulia', 'a
                  'no','ra','re','ri','ro','sa','se','ta'])[:f1::int]
        || (ARRAY['ab','al','an','ar','ba','be','bo','da','de','di','el','en','er','fa','fe','ga',
                  'go','ha','he','ka','ko','la','le','li','lo','ma','me','mi','mo','na','ne','ni',
-                 'no','ra','re','ri','ro','sa','se','ta'])[:f2::int] AS name
+                 'no','ra','re','ri','ro','sa','se','ta'])[:f2::int] AS n) drawn
 \gset
 BEGIN;
 SELECT set_config('statement_timeout', '30000', true);
@@ -42,19 +48,10 @@ UPDATE sessions s SET last_seen_at = now()
 SELECT coalesce(array_agg(id), '{}') AS ids FROM (
 SELECT id, mrn, family_name, given_name, coalesce(preferred_name, ''),
   coalesce(to_char(date_of_birth, 'YYYY-MM-DD'), ''), coalesce(phone_e164, ''),
-  coalesce(merged_into, 0),
-  CASE WHEN :name::text IS NULL THEN 0 ELSE
-    round((similarity(search_name, lower(:name::text))
-     + similarity(search_anagram, patient_name_anagram(:name::text)))::numeric, 4)
-  END AS score, ''
-  FROM patients
- WHERE (:name::text IS NULL OR search_name % lower(:name::text)
-        OR search_anagram % patient_name_anagram(:name::text))
-   AND (NULL::date IS NULL OR date_of_birth = NULL::date)
-   AND (NULL::text IS NULL OR phone_e164 = NULL OR phone2_e164 = NULL)
-   AND (NULL::text IS NULL OR mrn = upper(NULL))
-   AND (false OR merged_into IS NULL)
- ORDER BY score DESC, family_name, given_name, id LIMIT 20) found
+  coalesce(merged_into, 0), n.score, ''
+  FROM patients_named(:name, NULL::date, NULL, NULL, false, 20) n
+  JOIN patients USING (id)
+ ORDER BY n.score DESC, family_name, given_name, id) found
 \gset
 INSERT INTO audit_log (staff_id, desk_id, method, patient_id, subject, outcome, request_id)
 SELECT :staff_id::bigint, :desk_id::bigint, '/frontdesk.v1.Patients/FindPatients', pid,

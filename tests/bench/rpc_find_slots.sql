@@ -1,10 +1,11 @@
 -- pgbench: the statements of one Scheduling.FindSlots call as the load
 -- generator makes it (type follow-up, a random location, first available),
 -- in one transaction as frontdeskd runs them: statement timeout, session
--- check, resolving type, location and providers, then one open_slots()
--- query over the first local day, the handler's first try (when today has
--- nothing left it widens to 7 days, then 28, then the horizon; this script
--- models the common case of a free slot today).
+-- check, resolving type, location and providers, then the one
+-- first_open_slot() query the handler sends (from the location's today up
+-- to the type's horizon plus today; the function looks one local day at a
+-- time and stops at the first day with a free slot, so the script does
+-- whatever widening the server does, inside the same statement).
 -- Variables from tests/bench/run.sh: locations, type (follow-up; passed as
 -- a parameter, as the server does, so the id branch is not folded).
 -- Keep in step with server/handlers/scheduling_slots.c.
@@ -46,17 +47,12 @@ SELECT (SELECT id FROM t) AS type_id, (SELECT id FROM l) AS location_id, (SELECT
       AND (NULL::text IS NULL OR NULL = ANY (p.specialties))) AS providers,
   (SELECT (now() AT TIME ZONE time_zone)::date::text FROM l) AS today
 \gset
+\set days :horizon + 1
 SELECT s.provider_id, p.code, p.display_name, l.code, l.time_zone,
   local_text(s.starts_at, l.time_zone), local_text(s.ends_at, l.time_zone),
   (extract(epoch FROM s.starts_at) * 1000)::bigint,
   (extract(epoch FROM s.ends_at) * 1000)::bigint
-  FROM locations l,
-   open_slots(:type_id, :location_id, :providers::bigint[],
-              :today::date::timestamp AT TIME ZONE l.time_zone,
-              (:today::date + 1::int)::timestamp AT TIME ZONE l.time_zone) s
+  FROM first_open_slot(:type_id, :location_id, :providers::bigint[], :today::date, :days, '') s
   JOIN providers p ON p.id = s.provider_id
- WHERE l.id = :location_id
-   AND ('' = '' OR ('' = 'morning') = ((s.starts_at AT TIME ZONE l.time_zone)::time
-                                         < time '12:00'))
- ORDER BY s.starts_at, p.display_name, p.id LIMIT 1;
+  JOIN locations l ON l.id = :location_id;
 COMMIT;

@@ -64,6 +64,16 @@ SELECT l.id, 'bench-room-' || l.k || '-' || r, 'Exam ' || r, 'exam_room'
        generate_series(1, 16) r
 ON CONFLICT (code) DO NOTHING;
 
+-- Call routing over 20 rules (issue 5's benchmark): the demo's rules plus
+-- menu choices up to 20, each sending its callers to the front desk queue.
+-- The load generator's calls choose no menu, so every route decision walks
+-- the whole list to the demo's fallback, the most work a rule set costs.
+INSERT INTO phone_rules (name, priority, condition, menu_choice, action, queue_id)
+SELECT 'bench-menu-' || g, 100 + g, 'menu', 'bench' || g, 'queue',
+       (SELECT min(id) FROM phone_queues)
+  FROM generate_series(1, 20 - (SELECT count(*) FROM phone_rules WHERE name NOT LIKE 'bench-%')) g
+ON CONFLICT (name) DO NOTHING;
+
 COMMIT;
 
 -- A clinic's year: every provider sees eight follow-ups each morning

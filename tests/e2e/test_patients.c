@@ -319,6 +319,27 @@ static void fuzzy_search_finds_typos_and_swapped_words(void)
 	protobuf_c_message_free_unpacked(&rep->base, NULL);
 }
 
+/* Typed without accents, the name still meets the record as registered:
+ * a close namesake written without accents (which the search meets first,
+ * as a close match) does not hide it. */
+static void search_without_accents_finds_the_accented_name(void)
+{
+	Frontdesk__V1__FindPatientsReply *rep;
+	fd_status st;
+	bool found = false;
+
+	CHECK(up());
+	int64_t jose = register_person("José", "Garcíaño", "1970-01-02", NULL);
+	CHECK(jose > 0);
+	int64_t josef = register_person("Josef", "Garciano", "1971-01-02", NULL);
+	CHECK(josef > 0);
+	CHECK_INT(find("jose garciano", NULL, NULL, NULL, &rep, &st), FD_OK);
+	for (size_t i = 0; i < rep->n_patients; i++)
+		found = found || rep->patients[i]->id == jose;
+	CHECK_MSG(found, "\"jose garciano\" did not find José Garcíaño");
+	protobuf_c_message_free_unpacked(&rep->base, NULL);
+}
+
 static void search_by_birth_date_phone_and_mrn_combines_filters(void)
 {
 	Frontdesk__V1__FindPatientsReply *rep;
@@ -981,6 +1002,7 @@ static void server_exits_cleanly(void)
 TH_MAIN(TH_CASE(names_of_every_script_round_trip_and_phones_become_e164),
 	TH_CASE(bad_input_is_refused_and_nothing_is_written),
 	TH_CASE(fuzzy_search_finds_typos_and_swapped_words),
+	TH_CASE(search_without_accents_finds_the_accented_name),
 	TH_CASE(search_by_birth_date_phone_and_mrn_combines_filters),
 	TH_CASE(a_possible_duplicate_is_shown_and_can_be_registered_anyway),
 	TH_CASE(updates_are_kept_in_the_history_with_who_and_what),

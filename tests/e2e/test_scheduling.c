@@ -362,9 +362,10 @@ static void buffers_keep_neighbouring_slots_free(void)
 		  FD_ALREADY_EXISTS);
 }
 
-/* "First available" from `from`: the first start, or "" when none. */
-static int first_available(const char *type, const char *provider, const char *from,
-			   char *first, size_t first_size)
+/* "First available" from `from` at a time of day ("", "morning" or
+ * "afternoon"): the first start, or "" when none. */
+static int first_available_at(const char *type, const char *provider, const char *from,
+			      const char *time_of_day, char *first, size_t first_size)
 {
 	Frontdesk__V1__FindSlotsRequest req = FRONTDESK__V1__FIND_SLOTS_REQUEST__INIT;
 	ProtobufCMessage *rep = NULL;
@@ -374,6 +375,7 @@ static int first_available(const char *type, const char *provider, const char *f
 	req.provider = (char *)provider;
 	req.location = "tst";
 	req.from_date = (char *)from;
+	req.time_of_day = (char *)time_of_day;
 	req.first_available = true;
 	if (tp_call(desk, SCHED_SVC, "FindSlots", &req.base, &rep, &st) != FD_OK) {
 		printf("    FindSlots: %s\n", st.message);
@@ -386,9 +388,16 @@ static int first_available(const char *type, const char *provider, const char *f
 	return n;
 }
 
-/* One hour a week (Wednesday 09:00): "first available" looks one day, then
- * a week, then four weeks, then the horizon; each booking pushes the answer
- * into the next, wider try, and it is always the earliest free start. */
+static int first_available(const char *type, const char *provider, const char *from,
+			   char *first, size_t first_size)
+{
+	return first_available_at(type, provider, from, "", first, first_size);
+}
+
+/* One hour a week (Wednesday 09:00): "first available" looks one local day
+ * at a time up to the horizon; each booking pushes the answer a week
+ * further (past the first week, past four weeks), and it is always the
+ * earliest free start. */
 static void first_available_widens_until_it_finds_the_earliest_slot(void)
 {
 	struct type_opts o = { .duration = 60, .grid = 60, .horizon = 60 };
@@ -410,6 +419,37 @@ static void first_available_widens_until_it_finds_the_earliest_slot(void)
 		CHECK_STR(first, at(want, sizeof want, wed, "09:00"));
 		CHECK_INT(book(new_patient(), "wide", "t-wide", want, NULL, &st), FD_OK);
 	}
+}
+
+/* Thursday 10:00-15:00: an afternoon search passes the free morning and
+ * finds 12:00, a morning search stops at 10:00; once the afternoon is
+ * booked, the afternoon search moves on to the next Thursday. */
+static void first_available_keeps_to_the_time_of_day(void)
+{
+	struct type_opts o = { .duration = 60, .grid = 60, .horizon = 60 };
+	char mon[16], thu[16], first[32], want[32];
+	fd_status st;
+
+	CHECK(up());
+	CHECK(save_type("t-tod", &o, &st) == FD_OK && save_provider("tod", "t-tod", &st) == FD_OK &&
+	      add_window("tod", 4, "10:00", "15:00", &st) == FD_OK);
+	day(mon, sizeof mon, 0);
+	day(thu, sizeof thu, 3);
+	CHECK_INT(first_available_at("t-tod", "tod", mon, "afternoon", first, sizeof first), 1);
+	CHECK_STR(first, at(want, sizeof want, thu, "12:00"));
+	CHECK_INT(first_available_at("t-tod", "tod", mon, "morning", first, sizeof first), 1);
+	CHECK_STR(first, at(want, sizeof want, thu, "10:00"));
+	static const char *const afternoon[] = { "12:00", "13:00", "14:00" };
+	for (size_t i = 0; i < sizeof afternoon / sizeof afternoon[0]; i++)
+		CHECK_INT(book(new_patient(), "tod", "t-tod", at(want, sizeof want, thu, afternoon[i]),
+			       NULL, &st),
+			  FD_OK);
+	day(thu, sizeof thu, 10);
+	CHECK_INT(first_available_at("t-tod", "tod", mon, "afternoon", first, sizeof first), 1);
+	CHECK_STR(first, at(want, sizeof want, thu, "12:00"));
+	day(thu, sizeof thu, 3);
+	CHECK_INT(first_available_at("t-tod", "tod", mon, "", first, sizeof first), 1);
+	CHECK_STR(first, at(want, sizeof want, thu, "10:00"));
 }
 
 static void minimum_notice_and_horizon_limit_the_search(void)
@@ -983,6 +1023,7 @@ TH_MAIN(TH_CASE(admin_data_is_saved_listed_and_checked),
 	TH_CASE(booking_takes_a_slot_and_cancel_frees_it),
 	TH_CASE(buffers_keep_neighbouring_slots_free),
 	TH_CASE(first_available_widens_until_it_finds_the_earliest_slot),
+	TH_CASE(first_available_keeps_to_the_time_of_day),
 	TH_CASE(minimum_notice_and_horizon_limit_the_search),
 	TH_CASE(a_per_day_limit_caps_each_providers_day),
 	TH_CASE(exceptions_and_holidays_change_the_search),
