@@ -378,18 +378,19 @@ int cmd_phone_transfer(struct desk *d, int argc, char **argv)
 	int rc;
 	const struct desk_flag flags[] = {
 		{ "id", DESK_FLAG_TEXT, &id, "CALL", "the call" },
-		{ "to", DESK_FLAG_TEXT, &to, "USER", "staff member to send it to" },
-		{ "queue", DESK_FLAG_TEXT, &queue, "CODE", "queue to send it to" },
+		{ "to", DESK_FLAG_TEXT, &to, "STAFF|QUEUE", "a staff member's username or a queue's code" },
+		{ "queue", DESK_FLAG_TEXT, &queue, "CODE", "a queue (when a queue and a user share a name)" },
 	};
 
 	if ((rc = desk_parse_flags(d, flags, countof(flags), argc, argv)) != DESK_GO ||
 	    (rc = desk_parse_id(d, "--id", id, &req.call_id)) != 0)
 		return rc;
 	if (!to == !queue)
-		return desk_usage(d, "give either --to USER or --queue CODE");
+		return desk_usage(d, "give either --to STAFF|QUEUE or --queue CODE");
 	if ((rc = desk_connect(d, true)) != 0)
 		return rc;
-	req.to_username = (char *)or_empty(to);
+	/* The server finds out whether --to is a person or a queue. */
+	req.to = (char *)or_empty(to);
 	req.to_queue = (char *)or_empty(queue);
 	if ((rc = desk_call(d, phone, "Transfer", &req.base, &reply)) != 0)
 		return rc;

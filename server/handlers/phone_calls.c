@@ -15,6 +15,7 @@
 
 #include "log.h"
 #include "phone.h"
+#include "validate.h"
 
 int handle_phone_incoming(fd_ctx *ctx, const ProtobufCMessage *in, ProtobufCMessage **out);
 int handle_phone_list_calls(fd_ctx *ctx, const ProtobufCMessage *in, ProtobufCMessage **out);
@@ -542,23 +543,55 @@ static int check_transfer_target(fd_ctx *ctx, const char *username, int64_t *sta
 	return FD_OK;
 }
 
+/* `to` names a staff member or a queue (`desk call transfer 12 --to X`):
+ * which one it is, so the desk need not know. */
+static int resolve_transfer_target(fd_ctx *ctx, const char *to, const char **queue,
+				   const char **username)
+{
+	db_params p;
+	PGresult *r;
+
+	dbp_init(&p);
+	dbp_text(&p, to);
+	r = db_query(ctx,
+		     "SELECT EXISTS (SELECT 1 FROM staff WHERE username = $1),"
+		     " EXISTS (SELECT 1 FROM phone_queues WHERE code = $1)",
+		     &p);
+	if (!r)
+		return ctx->status.code;
+	bool is_staff = db_bool(r, 0, 0), is_queue = db_bool(r, 0, 1);
+	PQclear(r);
+	if (is_staff && is_queue)
+		return fd_fail(&ctx->status, FD_INVALID_ARGUMENT,
+			       "'%s' is both a staff member and a queue; say which (to_username or to_queue)",
+			       to);
+	if (!is_staff && !is_queue)
+		return fd_fail(&ctx->status, FD_NOT_FOUND, "no staff member or queue is called '%s'", to);
+	*(is_queue ? queue : username) = to;
+	return FD_OK;
+}
+
 int handle_phone_transfer(fd_ctx *ctx, const ProtobufCMessage *in, ProtobufCMessage **out)
 {
 	const Frontdesk__V1__PhoneTransferRequest *req = (const void *)in;
 	Frontdesk__V1__PhoneTransferReply *rep = fd_arena_alloc(ctx->arena, sizeof *rep);
+	const char *to_queue = req->to_queue, *to_username = req->to_username;
 	int64_t queue = 0, staff = 0;
 	struct live_call lc;
 	db_params p;
 
 	if (!rep)
 		return PHONE_NOMEM(ctx);
-	if (!*req->to_queue == !*req->to_username)
+	if ((*req->to_queue != 0) + (*req->to_username != 0) + (*req->to != 0) != 1)
 		return fd_fail(&ctx->status, FD_INVALID_ARGUMENT,
 			       "transfer to either a queue or a staff member");
+	if (*req->to && (fd_check_text(ctx, "to", req->to, 1, 64, 0) != FD_OK ||
+			 resolve_transfer_target(ctx, req->to, &to_queue, &to_username) != FD_OK))
+		return ctx->status.code;
 	if (lock_call(ctx, req->call_id, &lc) != FD_OK || check_own_call(ctx, &lc) != FD_OK)
 		return ctx->status.code;
-	if (*req->to_queue ? phone_queue_id(ctx, req->to_queue, &queue) != FD_OK
-			   : check_transfer_target(ctx, req->to_username, &staff) != FD_OK)
+	if (*to_queue ? phone_queue_id(ctx, to_queue, &queue) != FD_OK
+		      : check_transfer_target(ctx, to_username, &staff) != FD_OK)
 		return ctx->status.code;
 	dbp_init(&p);
 	dbp_int(&p, req->call_id);
@@ -572,7 +605,7 @@ int handle_phone_transfer(fd_ctx *ctx, const ProtobufCMessage *in, ProtobufCMess
 		return ctx->status.code;
 	dbp_int(&p, queue);
 	dbp_int(&p, staff);
-	dbp_text(&p, *req->to_queue ? req->to_queue : req->to_username);
+	dbp_text(&p, *to_queue ? to_queue : to_username);
 	if (db_exec(ctx,
 		    "UPDATE phone_calls SET state = 'waiting', queue_id = nullif($2, 0),"
 		    " target_staff_id = nullif($3, 0), waiting_since = now(), ring_cycle = 0,"

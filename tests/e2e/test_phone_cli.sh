@@ -52,9 +52,19 @@ expect "hold" 0 r1 --json call hold "$call"
 json_check "the call is on hold" 'd["call"]["state"] == "on_hold"'
 expect "resume" 0 r1 call resume "$call"
 expect "transfer to someone offline is refused (65)" 65 r1 call transfer "$call" --to billing1
+expect "transfer to a name that is nobody and no queue (66)" 66 r1 call transfer "$call" --to nobody-here
 expect "end" 0 r1 --json call end "$call"
 json_check "ended as handled" 'd["call"]["state"] == "ended" and d["call"]["disposition"] == "handled"'
 expect "ending it again is refused (65)" 65 r1 call end "$call"
+expect "a second call comes in" 0 "$desk" --json call incoming --from +15550001235 --line main
+call2=$(json_get 'd["call"]["id"]')
+expect "reception1 answers it" 0 r1 call answer "$call2"
+expect "--to names a queue: the call goes to that queue" 0 r1 --json call transfer "$call2" --to billing
+json_check "the call waits in billing" 'd["call"]["queue"] == "billing" and d["call"]["state"] in ("waiting", "ringing")'
+expect "a queue named like a user" 0 "$desk" phone queue-save --code billing1 --name "Billing overflow"
+expect "--to naming both a user and a queue is refused (65)" 65 r1 call transfer "$call2" --to billing1
+if grep -q "both a staff member and a queue" "$work/err"; then ok "the refusal says to choose"
+else bad "the refusal says to choose" "$(cat "$work/err")"; fi
 expect "a number that is not a phone number (65)" 65 "$desk" call incoming --from 555-1234 --line main
 expect "an unknown line (66)" 66 "$desk" call incoming --from +15550001234 --line nowhere
 expect "an unknown call (66)" 66 "$desk" call answer 999999
