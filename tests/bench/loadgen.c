@@ -53,6 +53,7 @@ enum op {
 	OP_ASSIGN_ROOM,
 	OP_WITH_PROVIDER,
 	OP_CHECK_OUT,
+	OP_FIND_SLOTS_WEEK,
 	OP_COUNT
 };
 
@@ -85,6 +86,8 @@ static const struct op_info ops[OP_COUNT] = {
     [OP_ASSIGN_ROOM] = {"Checkin.AssignRoom", "/frontdesk.v1.Checkin/AssignRoom", 0},
     [OP_WITH_PROVIDER] = {"Checkin.SetVisitStatus", "/frontdesk.v1.Checkin/SetVisitStatus", 0},
     [OP_CHECK_OUT] = {"Checkin.CheckOut", "/frontdesk.v1.Checkin/CheckOut", 0},
+    /* Issue 3's second figure: one provider's week of open slots (--only). */
+    [OP_FIND_SLOTS_WEEK] = {"Scheduling.FindSlots.week", "/frontdesk.v1.Scheduling/FindSlots", 0},
 };
 
 #define N_CODES 17
@@ -325,6 +328,30 @@ static void do_find_slots(struct desk *d)
 	req.location = location;
 	req.first_available = 1;
 	timed_call(d, OP_FIND_SLOTS, &req.base, &frontdesk__v1__find_slots_reply__descriptor, NULL);
+}
+
+/* Every open follow-up slot of one provider this week (today and the six
+ * days after), at the provider's location: what a desk looks at when a
+ * patient asks for "Dr. X, any time this week". seed.sql puts provider g
+ * at the ((g - 1) % locations + 1)-th location. */
+static void do_find_slots_week(struct desk *d)
+{
+	Frontdesk__V1__FindSlotsRequest req = FRONTDESK__V1__FIND_SLOTS_REQUEST__INIT;
+	int64_t g = random_between(d, 1, d->cfg->providers);
+	int64_t k = (g - 1) % d->cfg->locations + 1;
+	char provider[32], location[32];
+
+	snprintf(provider, sizeof provider, "bench-p%" PRId64, g);
+	if (k == 1)
+		snprintf(location, sizeof location, "main");
+	else
+		snprintf(location, sizeof location, "bench-loc%" PRId64, k);
+	req.type = "follow-up";
+	req.provider = provider;
+	req.location = location;
+	req.limit = 500;
+	timed_call(d, OP_FIND_SLOTS_WEEK, &req.base, &frontdesk__v1__find_slots_reply__descriptor,
+	           NULL);
 }
 
 static void do_book(struct desk *d)
@@ -605,6 +632,9 @@ static void run_op(struct desk *d, enum op op)
 		break;
 	case OP_CHECK_OUT:
 		do_check_out(d);
+		break;
+	case OP_FIND_SLOTS_WEEK:
+		do_find_slots_week(d);
 		break;
 	case OP_COUNT:
 		break;

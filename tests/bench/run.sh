@@ -222,6 +222,8 @@ measured=(Health.Ping Patients.GetPatient Patients.FindPatients Scheduling.FindS
 for rpc in "${measured[@]}"; do
 	run_loadgen "only-$rpc" "$desks" "$step" --only "$rpc"
 done
+# Issue 3: besides first available, one provider's week of open slots.
+run_loadgen "only-Scheduling.FindSlots.week" "$desks" "$step" --only Scheduling.FindSlots.week
 # Call routing (issue 5): callers from the last 5,000 patients (each bench
 # patient's phone is +1555 and the id), one in five a stranger, 20 rules.
 route_max=$(sql_value "SELECT max(id) FROM patients")
