@@ -23,6 +23,7 @@ static const struct {
 	{ "appointments_provider_no_overlap", "that slot was just taken; search again for the next free slots" },
 	{ "appointment_resources_no_overlap", "that room was just taken; search again for the next free slots" },
 	{ "waitlist_entries_live_key", "the patient is already on the waitlist for this type" },
+	{ "waitlist_offer_resources_no_overlap", "that room is already held for another waitlist offer" },
 	{ "appointments_status_move", "the appointment cannot move to that status" },
 	{ "visits_status_move", "the visit cannot move to that status" },
 	{ "visits_one_open_per_appointment", "that appointment already has an open visit" },

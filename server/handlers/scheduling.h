@@ -119,6 +119,7 @@ struct sched_booking {
 	bool overbook;
 	const char *overbook_reason;
 	int64_t rescheduled_from; /* 0: a new booking */
+	int64_t offer_id; /* the waitlist offer being accepted (0: none): its held rooms are taken */
 };
 /* Books one appointment with every rule checked (open slot, rooms,
  * reminders); *id is the new appointment's. */

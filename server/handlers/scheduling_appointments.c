@@ -18,7 +18,9 @@
  * changes an appointment audits its patient. A slot freed by cancel,
  * reschedule or no-show is offered to the waitlist in the same
  * transaction (sched_offer_freed; scheduling_waitlist.c), after a
- * reschedule's new booking so the hold cannot block it. A Book with
+ * reschedule's new booking so the hold cannot block it. The rooms an open
+ * offer holds are busy here too (never picked, refused by name), except
+ * for that offer's own accept, which takes exactly them. A Book with
  * `repeat` is a series (scheduling_recurring.c).
  */
 #include <stdio.h>
@@ -87,9 +89,10 @@ static int slot_taken(fd_ctx *ctx, const struct slot_request *s, const char *wha
 		       *next ? next : "none in the next four weeks");
 }
 
-/* A slot held for a waitlist patient is as good as taken until the offer
- * is accepted, declined or expires. */
-static int slot_held(fd_ctx *ctx, const struct slot_request *s, const char *until)
+/* A slot or room held for a waitlist patient is as good as taken until
+ * the offer is accepted, declined or expires. */
+static int slot_held(fd_ctx *ctx, const struct slot_request *s, const char *what,
+		     const char *until)
 {
 	char *next = NULL;
 
@@ -97,7 +100,7 @@ static int slot_held(fd_ctx *ctx, const struct slot_request *s, const char *unti
 			    0, &next) != FD_OK)
 		return ctx->status.code;
 	return fd_fail(&ctx->status, FD_ALREADY_EXISTS,
-		       "that slot is held for a waitlist patient until %s; next free: %s", until,
+		       "%s is held for a waitlist patient until %s; next free: %s", what, until,
 		       *next ? next : "none in the next four weeks");
 }
 
@@ -153,7 +156,27 @@ static int explain_refusal(fd_ctx *ctx, const struct slot_request *s)
 		"  (SELECT local_text(max(o.expires_at), l.time_zone) FROM waitlist_offers o"
 		"    WHERE o.provider_id = $3 AND o.status = 'open' AND tstzrange(o.blocked_from,"
 		"      o.blocked_until) && tstzrange(d.ts - make_interval(mins => t.buffer_before_min),"
-		"        d.ts + t.dur + make_interval(mins => t.buffer_after_min)))"
+		"        d.ts + t.dur + make_interval(mins => t.buffer_after_min))),"
+		/* Until when open offers hold rooms of a kind that has none left. */
+		"  (SELECT local_text(max(o.expires_at), l.time_zone)"
+		"    FROM unnest(t.resource_kinds) k(kind)"
+		"    JOIN resources r ON r.location_id = l.id AND r.kind = k.kind AND r.active"
+		"    JOIN waitlist_offer_resources h ON h.resource_id = r.id AND h.active"
+		"    JOIN waitlist_offers o ON o.id = h.offer_id"
+		"   WHERE tstzrange(h.blocked_from, h.blocked_until) && tstzrange("
+		"         d.ts - make_interval(mins => t.buffer_before_min),"
+		"         d.ts + t.dur + make_interval(mins => t.buffer_after_min))"
+		"     AND NOT EXISTS (SELECT 1 FROM resources r2 WHERE r2.location_id = l.id"
+		"       AND r2.kind = k.kind AND r2.active"
+		"       AND NOT EXISTS (SELECT 1 FROM appointment_resources ar WHERE ar.resource_id = r2.id"
+		"         AND ar.active AND tstzrange(ar.blocked_from, ar.blocked_until) && tstzrange("
+		"           d.ts - make_interval(mins => t.buffer_before_min),"
+		"           d.ts + t.dur + make_interval(mins => t.buffer_after_min)))"
+		"       AND NOT EXISTS (SELECT 1 FROM waitlist_offer_resources h2"
+		"         WHERE h2.resource_id = r2.id AND h2.active"
+		"           AND tstzrange(h2.blocked_from, h2.blocked_until) && tstzrange("
+		"             d.ts - make_interval(mins => t.buffer_before_min),"
+		"             d.ts + t.dur + make_interval(mins => t.buffer_after_min)))))"
 		" FROM t, l, d",
 		&p);
 	if (!r)
@@ -165,6 +188,7 @@ static int explain_refusal(fd_ctx *ctx, const struct slot_request *s)
 	long long limit = db_int(r, 0, 10), grid = db_int(r, 0, 11);
 	bool rooms_taken = db_bool(r, 0, 12);
 	char *held_until = PQgetisnull(r, 0, 13) ? NULL : db_str(ctx->arena, r, 0, 13);
+	char *room_held_until = PQgetisnull(r, 0, 14) ? NULL : db_str(ctx->arena, r, 0, 14);
 	PQclear(r);
 	if (past)
 		return fd_fail(&ctx->status, FD_INVALID_ARGUMENT, "that time is in the past");
@@ -184,12 +208,14 @@ static int explain_refusal(fd_ctx *ctx, const struct slot_request *s)
 	if (taken)
 		return slot_taken(ctx, s, "that slot");
 	if (held_until)
-		return slot_held(ctx, s, held_until);
+		return slot_held(ctx, s, "that slot", held_until);
 	if (full)
 		return fd_fail(&ctx->status, FD_FAILED_PRECONDITION,
 			       "the provider's limit of %lld of this type that day is reached", limit);
 	if (rooms_taken)
 		return slot_taken(ctx, s, "the room or equipment needed at that time");
+	if (room_held_until)
+		return slot_held(ctx, s, "the room or equipment needed at that time", room_held_until);
 	return fd_fail(&ctx->status, FD_FAILED_PRECONDITION,
 		       "that time is off the %lld-minute slot grid", grid);
 }
@@ -237,9 +263,37 @@ static int check_slot(fd_ctx *ctx, const struct sched_booking *b, const struct s
 	return explain_refusal(ctx, s);
 }
 
-/* Takes a room of each needed kind: the named room for its kind, else the
- * free one with the lowest code. Losing a race for the last one is "just
- * taken". */
+/* Refuses a named room that an open waitlist offer holds for [from,
+ * until): the room exclusion constraint sees appointments only, so the
+ * hold is checked here, as open_slots() checks it for the search. */
+static int check_room_not_held(fd_ctx *ctx, const struct slot_request *s, int64_t room,
+			       const char *from, const char *until)
+{
+	db_params p;
+	PGresult *r;
+
+	dbp_init(&p);
+	dbp_int(&p, room);
+	dbp_text(&p, from);
+	dbp_text(&p, until);
+	dbp_text(&p, s->place.time_zone);
+	r = db_query(ctx,
+		     "SELECT local_text(max(o.expires_at), $4) FROM waitlist_offer_resources h"
+		     " JOIN waitlist_offers o ON o.id = h.offer_id"
+		     " WHERE h.resource_id = $1 AND h.active AND tstzrange(h.blocked_from,"
+		     "  h.blocked_until) && tstzrange($2::timestamptz, $3::timestamptz)",
+		     &p);
+	if (!r)
+		return ctx->status.code;
+	char *held_until = PQgetisnull(r, 0, 0) ? NULL : db_str(ctx->arena, r, 0, 0);
+	PQclear(r);
+	return held_until ? slot_held(ctx, s, "that room", held_until) : FD_OK;
+}
+
+/* Takes a room of each needed kind: the named room for its kind, else a
+ * room the accepted waitlist offer held, else the free one with the
+ * lowest code; rooms held by other open offers are not free. Losing a
+ * race for the last one is "just taken". */
 static int take_rooms(fd_ctx *ctx, const struct sched_booking *b, const struct slot_request *s,
 		      int64_t appointment_id, const char *from, const char *until)
 {
@@ -264,6 +318,8 @@ static int take_rooms(fd_ctx *ctx, const struct sched_booking *b, const struct s
 		PQclear(r);
 		if (!named)
 			return fd_fail(&ctx->status, FD_NOT_FOUND, "no active room has that code at the location");
+		if (check_room_not_held(ctx, s, named, from, until) != FD_OK)
+			return ctx->status.code;
 	}
 	bool named_used = false;
 	for (size_t i = 0; i < s->n_kinds; i++) {
@@ -278,6 +334,7 @@ static int take_rooms(fd_ctx *ctx, const struct sched_booking *b, const struct s
 			dbp_text(&p, NULL);
 		dbp_text(&p, from);
 		dbp_text(&p, until);
+		dbp_int(&p, b->offer_id);
 		r = db_query(ctx,
 			     "INSERT INTO appointment_resources (appointment_id, resource_id,"
 			     " blocked_from, blocked_until)"
@@ -286,7 +343,12 @@ static int take_rooms(fd_ctx *ctx, const struct sched_booking *b, const struct s
 			     "      AND r.active AND NOT EXISTS (SELECT 1 FROM appointment_resources ar"
 			     "        WHERE ar.resource_id = r.id AND ar.active AND tstzrange(ar.blocked_from,"
 			     "          ar.blocked_until) && tstzrange($5::timestamptz, $6::timestamptz))"
-			     "    ORDER BY r.code LIMIT 1)) AS id) x"
+			     "      AND NOT EXISTS (SELECT 1 FROM waitlist_offer_resources h"
+			     "        WHERE h.resource_id = r.id AND h.active AND tstzrange(h.blocked_from,"
+			     "          h.blocked_until) && tstzrange($5::timestamptz, $6::timestamptz))"
+			     "    ORDER BY EXISTS (SELECT 1 FROM waitlist_offer_resources h"
+			     "        WHERE h.offer_id = $7 AND h.resource_id = r.id) DESC, r.code"
+			     "    LIMIT 1)) AS id) x"
 			     " WHERE x.id IS NOT NULL"
 			     " ON CONFLICT DO NOTHING RETURNING resource_id",
 			     &p);

@@ -5,12 +5,14 @@
  * when an appointment frees its slot (cancel, reschedule, no-show) the
  * appointment handlers call waitlist_offer_slot(), which holds the slot for
  * the first matching entry (priority, then request time) and raises
- * `waitlist.offer`. A held slot is busy for open_slots(), so neither the
- * search nor anyone else's booking can take it.
+ * `waitlist.offer`. The offer holds the provider's time and one room of
+ * each kind the entry's type needs (migrations/0010_offer_rooms.sql); held
+ * time and held rooms are busy for open_slots(), so neither the search nor
+ * anyone else's booking can take them.
  *
  * This file adds and lists entries and answers an offer: accept books the
- * held slot through sched_book, the normal booking path, after releasing
- * the hold inside the same transaction (so every rule still applies and a
+ * held slot in the held rooms through sched_book, the normal booking path,
+ * after releasing the hold inside the same transaction (so every rule still applies and a
  * racing desk still sees the slot held until commit); accepting again
  * answers the same appointment. Decline and remove pass the slot on to the
  * next entry; the `waitlist` PERIODIC row does the same for expired offers.
@@ -360,13 +362,15 @@ static int close_offer(fd_ctx *ctx, int64_t offer_id, const char *outcome)
 	return db_exec(ctx, "SELECT waitlist_close_offer($1, $2)", &p);
 }
 
-/* Releases the hold and books the held slot through the booking path. */
+/* Releases the hold (the offer's rooms with it: a trigger) and books the
+ * held slot through the booking path, in the rooms the offer held. */
 static int book_offer(fd_ctx *ctx, int64_t entry_id, const struct entry_state *e, int64_t *id)
 {
 	struct sched_booking b = {
 		.patient_id = e->patient_id, .provider = e->provider, .type = e->type,
 		.location = e->location, .at = e->starts_local, .room = "",
 		.reason = "earlier slot from the waitlist", .notes = "", .overbook_reason = "",
+		.offer_id = e->offer_id,
 	};
 	db_params p;
 

@@ -606,6 +606,163 @@ static void bad_waitlist_requests_get_clear_statuses(void)
 	CHECK_INT(answer("AcceptOffer", 999999999, NULL, &st), FD_NOT_FOUND);
 }
 
+/* --- an offer holds the rooms its type needs -------------------------- */
+
+/* Book in a named room ("" lets the server choose). */
+static int book_room(int64_t patient, const char *provider, const char *type, const char *when,
+		     const char *room, int64_t *id, fd_status *st)
+{
+	Frontdesk__V1__BookRequest req = FRONTDESK__V1__BOOK_REQUEST__INIT;
+	ProtobufCMessage *rep = NULL;
+
+	req.patient_id = patient;
+	req.provider = (char *)provider;
+	req.type = (char *)type;
+	req.at = (char *)when;
+	req.room = (char *)room;
+	int rc = tp_call(desk, SCHED_SVC, "Book", &req.base, &rep, st);
+	if (rc == FD_OK && id)
+		*id = ((Frontdesk__V1__BookReply *)rep)->appointment->id;
+	if (rep)
+		protobuf_c_message_free_unpacked(rep, NULL);
+	return rc;
+}
+
+/* Open holds of the room `code` by the entry's open offer. */
+static long long rooms_held(int64_t entry, const char *code)
+{
+	char sql[400];
+	snprintf(sql, sizeof sql,
+		 "SELECT count(*) FROM waitlist_offer_resources h"
+		 " JOIN waitlist_offers o ON o.id = h.offer_id JOIN resources r ON r.id = h.resource_id"
+		 " WHERE o.entry_id = %lld AND o.status = 'open' AND h.active AND r.code = '%s'",
+		 (long long)entry, code);
+	return tp_db_scalar(db, sql);
+}
+
+/* Whether the appointment holds the room `code`. */
+static long long appointment_in(int64_t appointment, const char *code)
+{
+	char sql[300];
+	snprintf(sql, sizeof sql,
+		 "SELECT count(*) FROM appointment_resources ar JOIN resources r ON r.id = ar.resource_id"
+		 " WHERE ar.appointment_id = %lld AND ar.active AND r.code = '%s'",
+		 (long long)appointment, code);
+	return tp_db_scalar(db, sql);
+}
+
+/* Two providers, each with a type needing the clinic's only 'wl_proc'
+ * room: a slot offered to one's waitlist holds the room, so the other
+ * cannot have it at that time until the offer is accepted or runs out. */
+static void an_offer_holds_the_room_its_type_needs(void)
+{
+	int64_t a = new_patient(), b = new_patient(), other = new_patient();
+	int64_t appt, eb, booked = 0, refused = 0;
+	char when[32], status[16], offer[32];
+	fd_status st;
+
+	CHECK(up());
+	CHECK(bookable("wl-r", "wl-r1"));
+	CHECK(bookable("wl-r2", "wl-r2"));
+	CHECK(tp_db_exec(db, "INSERT INTO resources (location_id, code, name, kind) SELECT id,"
+			     " 'wl-proc-1', 'Procedure room', 'wl_proc' FROM locations WHERE code = 'tst'") == 0);
+	CHECK(tp_db_exec(db, "UPDATE appointment_types SET resource_kinds = '{wl_proc}'"
+			     " WHERE code IN ('wl-r1', 'wl-r2')") == 0);
+	at(when, sizeof when, 9, "09:00");
+	CHECK_MSG(book(a, "wl-r", "wl-r1", when, &appt, &st) == FD_OK, "%s", st.message);
+	CHECK_INT(appointment_in(appt, "wl-proc-1"), 1);
+	CHECK_MSG(wait_add(b, "wl-r1", 0, NULL, 0, &eb, &st) == FD_OK, "%s", st.message);
+	CHECK_MSG(cancel(appt, &st) == FD_OK, "%s", st.message);
+	CHECK(entry_state(eb, status, sizeof status, offer, sizeof offer) == 0);
+	CHECK_STR(status, "offered");
+	CHECK_INT(rooms_held(eb, "wl-proc-1"), 1);
+
+	/* The other provider is free at that time, the room is not. */
+	CHECK(!slot_listed("wl-r2", "wl-r2", when));
+	CHECK_INT(book(other, "wl-r2", "wl-r2", when, &refused, &st), FD_ALREADY_EXISTS);
+	CHECK_MSG(strstr(st.message, "held for a waitlist patient until"), "%s", st.message);
+	CHECK_INT(book_room(other, "wl-r2", "wl-r2", when, "wl-proc-1", &refused, &st), FD_ALREADY_EXISTS);
+	CHECK_MSG(strstr(st.message, "held for a waitlist patient until"), "%s", st.message);
+
+	/* Accepting books the held room and releases the hold. */
+	CHECK_MSG(answer("AcceptOffer", eb, &booked, &st) == FD_OK, "%s", st.message);
+	CHECK_INT(appointment_in(booked, "wl-proc-1"), 1);
+	CHECK_INT(tp_db_scalar(db, "SELECT count(*) FROM waitlist_offer_resources h"
+				   " JOIN resources r ON r.id = h.resource_id"
+				   " WHERE r.code = 'wl-proc-1' AND h.active"), 0);
+}
+
+static void an_expired_offer_releases_its_room(void)
+{
+	int64_t a = new_patient(), b = new_patient(), other = new_patient();
+	int64_t appt, eb, booked = 0;
+	char when[32], status[16], offer[32], sql[200];
+	fd_status st;
+
+	CHECK(up());
+	CHECK(tp_db_scalar(db, "SELECT count(*) FROM resources WHERE code = 'wl-proc-1'") == 1);
+	at(when, sizeof when, 9, "10:00");
+	CHECK_MSG(book(a, "wl-r", "wl-r1", when, &appt, &st) == FD_OK, "%s", st.message);
+	CHECK_MSG(wait_add(b, "wl-r1", 0, NULL, 0, &eb, &st) == FD_OK, "%s", st.message);
+	CHECK_MSG(cancel(appt, &st) == FD_OK, "%s", st.message);
+	CHECK_INT(rooms_held(eb, "wl-proc-1"), 1);
+	CHECK(!slot_listed("wl-r2", "wl-r2", when));
+
+	/* The database keeps a second hold off the same room and time. */
+	CHECK(tp_db_exec(db, "INSERT INTO waitlist_offer_resources (offer_id, resource_id,"
+			     " blocked_from, blocked_until)"
+			     " SELECT (SELECT min(id) FROM waitlist_offers), h.resource_id, h.blocked_from,"
+			     "  h.blocked_until FROM waitlist_offer_resources h WHERE h.active") != 0);
+
+	snprintf(sql, sizeof sql,
+		 "UPDATE waitlist_offers SET expires_at = now() - interval '1 second'"
+		 " WHERE entry_id = %lld AND status = 'open'", (long long)eb);
+	CHECK(tp_db_exec(db, sql) == 0);
+	for (int i = 0; i < 100; i++) {
+		CHECK(entry_state(eb, status, sizeof status, offer, sizeof offer) == 0);
+		if (strcmp(status, "waiting") == 0)
+			break;
+		e2e_sleep_ms(100);
+	}
+	CHECK_STR(status, "waiting");
+	CHECK_INT(rooms_held(eb, "wl-proc-1"), 0);
+	CHECK(slot_listed("wl-r2", "wl-r2", when));
+	CHECK_MSG(book(other, "wl-r2", "wl-r2", when, &booked, &st) == FD_OK, "%s", st.message);
+	CHECK_INT(appointment_in(booked, "wl-proc-1"), 1);
+	/* b leaves the list, so the next case's slot goes to its own entry. */
+	Frontdesk__V1__RemoveWaitlistRequest req = FRONTDESK__V1__REMOVE_WAITLIST_REQUEST__INIT;
+	req.entry_id = eb;
+	CHECK_MSG(call(desk, "RemoveWaitlist", &req.base, &st) == FD_OK, "%s", st.message);
+}
+
+/* With a second room of the kind, a booking may still take the free one,
+ * but not the held one by name; the accept gets the held one. */
+static void a_held_room_is_refused_by_name_and_never_picked(void)
+{
+	int64_t a = new_patient(), b = new_patient(), other = new_patient();
+	int64_t appt, eb, booked = 0, mine = 0;
+	char when[32];
+	fd_status st;
+
+	CHECK(up());
+	CHECK(tp_db_exec(db, "INSERT INTO resources (location_id, code, name, kind) SELECT id,"
+			     " 'wl-proc-2', 'Second procedure room', 'wl_proc' FROM locations"
+			     " WHERE code = 'tst'") == 0);
+	at(when, sizeof when, 9, "11:00");
+	CHECK_MSG(book(a, "wl-r", "wl-r1", when, &appt, &st) == FD_OK, "%s", st.message);
+	CHECK_INT(appointment_in(appt, "wl-proc-1"), 1);
+	CHECK_MSG(wait_add(b, "wl-r1", 0, NULL, 0, &eb, &st) == FD_OK, "%s", st.message);
+	CHECK_MSG(cancel(appt, &st) == FD_OK, "%s", st.message);
+	CHECK_INT(rooms_held(eb, "wl-proc-1"), 1);
+
+	CHECK_INT(book_room(other, "wl-r2", "wl-r2", when, "wl-proc-1", NULL, &st), FD_ALREADY_EXISTS);
+	CHECK_MSG(strstr(st.message, "that room is held for a waitlist patient until"), "%s", st.message);
+	CHECK_MSG(book(other, "wl-r2", "wl-r2", when, &mine, &st) == FD_OK, "%s", st.message);
+	CHECK_INT(appointment_in(mine, "wl-proc-2"), 1);
+	CHECK_MSG(answer("AcceptOffer", eb, &booked, &st) == FD_OK, "%s", st.message);
+	CHECK_INT(appointment_in(booked, "wl-proc-1"), 1);
+}
+
 /* --- recurring ------------------------------------------------------- */
 
 static int book_series(int64_t patient, const char *first, bool partial,
@@ -723,6 +880,9 @@ TH_MAIN(TH_CASE(cancel_frees_the_slot_and_offers_it_to_the_waitlist),
 	TH_CASE(a_rescheduled_appointments_old_slot_goes_to_the_waitlist),
 	TH_CASE(a_clinic_sets_how_long_an_offer_holds),
 	TH_CASE(bad_waitlist_requests_get_clear_statuses),
+	TH_CASE(an_offer_holds_the_room_its_type_needs),
+	TH_CASE(an_expired_offer_releases_its_room),
+	TH_CASE(a_held_room_is_refused_by_name_and_never_picked),
 	TH_CASE(a_weekly_series_with_one_conflict_is_all_or_nothing_or_partial),
 	TH_CASE(bad_series_requests_are_refused),
 	TH_CASE(the_server_exits_cleanly))
