@@ -1,7 +1,7 @@
 /*
  * Check-in at the desk: `desk checkin`, `desk visit status|room|show`,
  * `desk checkout`, `desk board`, `desk pay`, `desk receipt`, `desk payment
- * void|refund`, `desk balance` and `desk ledger`. Amounts are typed as
+ * void|refund|list`, `desk balance` and `desk ledger`. Amounts are typed as
  * dollars and cents ("25.00", "25", "0.5") and sent as integer cents; an
  * amount with more than two decimals, a sign or anything else is refused
  * here before any call. Every string from the server goes through
@@ -655,6 +655,85 @@ int cmd_payment_refund(struct desk *d, int argc, char **argv)
 	if ((rc = call(d, "RefundPayment", &req.base, &reply)) != 0)
 		return rc;
 	return payment_reply(d, reply);
+}
+
+static void print_payment_rows(const Frontdesk__V1__ListPaymentsReply *r)
+{
+	struct desk_table t;
+
+	desk_table_init(&t, 8, "ID", "WHEN", "KIND", "AMOUNT", "METHOD", "RECEIPT", "VISIT", "FLAGS");
+	for (size_t i = 0; i < r->n_payments; i++) {
+		const Frontdesk__V1__Payment *y = r->payments[i];
+		char id[24], visit[24], amount[32];
+		snprintf(id, sizeof id, "%lld", (long long)y->id);
+		snprintf(visit, sizeof visit, "%lld", (long long)y->visit_id);
+		/* A refund is money going back, so it shows as negative. */
+		money(amount, sizeof amount,
+		      strcmp(y->kind, "refund") == 0 ? -y->amount_cents : y->amount_cents);
+		desk_table_row(&t, id, y->received_local, y->kind, amount, y->method, y->receipt_number,
+			       visit, y->voided ? "VOIDED" : "");
+	}
+	desk_table_print(&t, stdout);
+	desk_table_free(&t);
+}
+
+int cmd_payment_list(struct desk *d, int argc, char **argv)
+{
+	Frontdesk__V1__ListPaymentsRequest req = FRONTDESK__V1__LIST_PAYMENTS_REQUEST__INIT;
+	const char *patient = NULL, *from = NULL, *to = NULL;
+	bool voided = false;
+	ProtobufCMessage *reply;
+	int rc;
+	const struct desk_flag flags[] = {
+		{ "patient", DESK_FLAG_TEXT, &patient, "ID", "the patient's id (required)" },
+		{ "from", DESK_FLAG_TEXT, &from, "YYYY-MM-DD", "first local day (inclusive)" },
+		{ "to", DESK_FLAG_TEXT, &to, "YYYY-MM-DD", "last local day (inclusive)" },
+		{ "voided", DESK_FLAG_SWITCH, &voided, NULL, "also list voided payments and refunds" },
+	};
+
+	if ((rc = desk_parse_flags(d, flags, countof(flags), argc, argv)) != DESK_GO)
+		return rc;
+	if ((rc = desk_parse_id(d, "--patient", patient, &req.patient_id)) != 0)
+		return rc;
+	req.from_date = (char *)(from ? from : "");
+	req.to_date = (char *)(to ? to : "");
+	req.include_voided = voided;
+	if ((rc = call(d, "ListPayments", &req.base, &reply)) != 0)
+		return rc;
+	Frontdesk__V1__ListPaymentsReply *r = (void *)reply;
+	const Frontdesk__V1__PatientBalanceReply *b = r->balance;
+	if (d->json) {
+		struct desk_json j;
+		json_begin(&j, stdout);
+		json_int(&j, "patient_id", r->patient_id);
+		json_array(&j, "payments");
+		for (size_t i = 0; i < r->n_payments; i++)
+			json_payment(&j, NULL, r->payments[i]);
+		json_array_end(&j);
+		json_money(&j, "charges_cents", b ? b->charges_cents : 0);
+		json_money(&j, "paid_cents", b ? b->paid_cents : 0);
+		json_money(&j, "refunded_cents", b ? b->refunded_cents : 0);
+		json_money(&j, "balance_cents", b ? b->balance_cents : 0);
+		json_bool(&j, "truncated", r->truncated);
+		json_end(&j);
+	} else {
+		char c[32], p[32], f[32], due[32];
+		money(c, sizeof c, b ? b->charges_cents : 0);
+		money(p, sizeof p, b ? b->paid_cents : 0);
+		money(f, sizeof f, b ? b->refunded_cents : 0);
+		money(due, sizeof due, b ? b->balance_cents : 0);
+		printf("patient #%lld: charges %s, paid %s, refunded %s, balance %s\n",
+		       (long long)r->patient_id, c, p, f, due);
+		if (r->n_payments)
+			print_payment_rows(r);
+		else
+			puts("no payments");
+		if (r->truncated)
+			printf("(only the newest %zu shown; narrow the dates with --from/--to)\n",
+			       r->n_payments);
+	}
+	protobuf_c_message_free_unpacked(reply, NULL);
+	return 0;
 }
 
 int cmd_balance(struct desk *d, int argc, char **argv)

@@ -137,7 +137,10 @@ struct console_record {
 	size_t policy_sel;
 	Frontdesk__V1__IntakeStatusReply *forms;
 	Frontdesk__V1__ListAppointmentsReply *appointments;
-	Frontdesk__V1__PatientBalanceReply *balance;
+	/* The Payments tab: every payment and refund (voided ones marked),
+	 * newest first, with the balance on top. */
+	Frontdesk__V1__ListPaymentsReply *payments;
+	size_t payment_sel;
 };
 
 /* The receipt pane: the text the server rendered for a payment. */

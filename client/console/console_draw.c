@@ -533,6 +533,7 @@ static void draw_help(int top)
 		"Booking:  arrows type  Enter first free slot  Enter again books  Esc back",
 		"Record:   d details n insurance f forms u upcoming p payments",
 		"  e edit  b book  a add policy  v verify policy  g receipt  Esc back",
+		"  payments tab: arrows pick  Enter/g its receipt  (no rows: g asks a number)",
 		"Forms:    Tab/Enter next field  ^S send  Esc close",
 		"Prompts:  Enter accept  Esc cancel (a digit picks a listed answer)",
 		"Changes at other desks appear by themselves (live events).",
@@ -561,6 +562,8 @@ static const char *view_keys(const struct console *c)
 		return " Up/Down move  c copay  o room  d check out  r re-read  ? help";
 	case VIEW_PATIENTS:
 		return c->pane == PANE_BOOKING ? " Up/Down type  Enter find/book  Esc back  ? help"
+		       : c->pane == PANE_RECORD && c->record.tab == TAB_PAYMENTS
+			       ? " Up/Down pick  Enter/g receipt  d n f u p tabs  e edit  Esc back"
 		       : c->pane == PANE_RECORD
 			       ? " d n f u p tabs e edit b book a policy v verify g receipt Esc"
 			       : " type to search Up/Down Enter book -> record F7 new Esc clear";

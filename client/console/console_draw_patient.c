@@ -213,26 +213,78 @@ static void draw_upcoming(const Frontdesk__V1__ListAppointmentsReply *r, int y, 
 		mvaddstr(y, 2, r ? "Nothing booked. b books." : "Reading...");
 }
 
-static void draw_payments(const Frontdesk__V1__PatientBalanceReply *b, int y)
+/* The balance in one line above the payments. */
+static int draw_balance(const Frontdesk__V1__PatientBalanceReply *b, int y)
 {
-	char charges[32], paid[32], refunded[32], balance[32];
+	char charges[32], paid[32], refunded[32], balance[32], line[200];
 
-	if (!b) {
-		mvaddstr(y, 2, "Reading...");
-		return;
-	}
 	console_money(charges, sizeof charges, b->charges_cents);
 	console_money(paid, sizeof paid, b->paid_cents);
 	console_money(refunded, sizeof refunded, b->refunded_cents);
 	console_money(balance, sizeof balance, b->balance_cents);
-	y = row(y, "Copays charged", charges);
-	y = row(y, "Paid", paid);
-	y = row(y, "Refunded", refunded);
+	snprintf(line, sizeof line, "Balance %s", balance);
 	attron(A_BOLD);
-	y = row(y, "Balance", balance);
+	console_put(y, 2, 24, line);
 	attroff(A_BOLD);
-	mvaddnstr(y + 1, 2, "Copays are collected at check-in (Waiting room, c). g shows a receipt.",
+	snprintf(line, sizeof line, "copays charged %s, paid %s, refunded %s", charges, paid,
+		 refunded);
+	console_put(y, 26, COLS - 27, line);
+	return y + 1;
+}
+
+/* One payment's row: a refund shows as money going back (negative) and
+ * names the payment it returns; a voided row says so, since it no longer
+ * counts in the balance. */
+static void payment_row(const Frontdesk__V1__Payment *y, int at)
+{
+	bool refund = !strcmp(y->kind, "refund");
+	char amount[32], marks[64], line[300];
+
+	console_money(amount, sizeof amount, refund ? -y->amount_cents : y->amount_cents);
+	if (refund)
+		snprintf(marks, sizeof marks, "REFUND of #%lld%s", (long long)y->refund_of,
+			 y->voided ? " VOIDED" : "");
+	else
+		snprintf(marks, sizeof marks, "%s", y->voided ? "VOIDED" : "");
+	snprintf(line, sizeof line, "%-16.16s %9s  %-6.6s %-10.10s %-7lld %s", y->received_local,
+		 amount, y->method, y->receipt_number, (long long)y->visit_id, marks);
+	console_put(at, 0, COLS, line);
+}
+
+static void draw_payments(struct console *c, int y, int bottom)
+{
+	const Frontdesk__V1__ListPaymentsReply *l = c->record.payments;
+	size_t first = 0;
+
+	if (!l || !l->balance) {
+		mvaddstr(y, 2, "Reading...");
+		return;
+	}
+	y = draw_balance(l->balance, y);
+	mvaddnstr(y++, 2, "Enter or g shows the selected receipt. Copays: Waiting room, c.",
 		  COLS - 3);
+	attron(A_BOLD);
+	mvaddnstr(y++, 0, "Received            Amount  Method Receipt    Visit   Marks", COLS);
+	attroff(A_BOLD);
+	if (!l->n_payments) {
+		mvaddstr(y, 2, "No payments yet.");
+		return;
+	}
+	int rows = bottom - y - (l->truncated ? 1 : 0);
+	if (rows > 0 && c->record.payment_sel >= (size_t)rows)
+		first = c->record.payment_sel - (size_t)rows + 1;
+	c->click = (struct console_click){ .top = y, .rows = rows, .first = first,
+					   .n = l->n_payments, .sel = &c->record.payment_sel };
+	for (size_t i = first; i < l->n_payments && (int)(i - first) < rows; i++, y++) {
+		if (i == c->record.payment_sel)
+			attron(A_REVERSE);
+		mvhline(y, 0, ' ', COLS);
+		payment_row(l->payments[i], y);
+		attroff(A_REVERSE);
+	}
+	if (l->truncated && y < bottom)
+		mvaddnstr(y, 2, "(only the newest are listed; desk payment list --from/--to for older)",
+			  COLS - 3);
 }
 
 static void draw_record(struct console *c, int top, int bottom)
@@ -274,7 +326,7 @@ static void draw_record(struct console *c, int top, int bottom)
 		draw_upcoming(c->record.appointments, top, bottom);
 		break;
 	case TAB_PAYMENTS:
-		draw_payments(c->record.balance, top);
+		draw_payments(c, top, bottom);
 		break;
 	}
 }

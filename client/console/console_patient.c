@@ -27,12 +27,23 @@ static void found_done(struct console *c, struct console_reply *r)
 void console_found_read(struct console *c)
 {
 	Frontdesk__V1__FindPatientsRequest req = FRONTDESK__V1__FIND_PATIENTS_REQUEST__INIT;
+	char name[CONSOLE_FIELD_MAX];
+	size_t len = c->query.len, skip = 0;
 
-	if (c->query.len < 2) {
+	/* The space between given and family name is typed before the
+	 * family name is: search on the words so far, as the server wants a
+	 * name without surrounding spaces. */
+	while (skip < len && c->query.text[skip] == ' ')
+		skip++;
+	while (len > skip && c->query.text[len - 1] == ' ')
+		len--;
+	if (len - skip < 2) {
 		CONSOLE_FREE_REPLY(c->found);
 		return;
 	}
-	req.name = c->query.text;
+	memcpy(name, c->query.text + skip, len - skip);
+	name[len - skip] = 0;
+	req.name = name;
 	req.limit = 50;
 	console_send(c, &frontdesk__v1__patients__descriptor, "FindPatients",
 		     &req.base, "cannot search", found_done, 0);

@@ -2,8 +2,9 @@
  * `desk console`: one patient's record, in tabs: details (with `e` to edit),
  * insurance (list, `a` add a policy, `v` mark the selected one verified),
  * forms status, upcoming appointments (`b` books), and payments (the
- * balance; `g` shows a receipt by its number). Also the registration form
- * (F7 or ^N from the search). The server checks every field; its refusal
+ * balance over every payment and refund, newest first; Enter or `g` on a
+ * row shows its receipt, `g` with no row asks for a receipt number). Also
+ * the registration form (F7 or ^N from the search). The server checks every field; its refusal
  * (a bad date, an unknown sex, a malformed phone) is shown on the status
  * line and the form stays open, filled in, to be fixed and sent again.
  *
@@ -38,9 +39,10 @@ void console_record_forget(struct console *c)
 	CONSOLE_FREE_REPLY(r->policies);
 	CONSOLE_FREE_REPLY(r->forms);
 	CONSOLE_FREE_REPLY(r->appointments);
-	CONSOLE_FREE_REPLY(r->balance);
+	CONSOLE_FREE_REPLY(r->payments);
 	r->patient_id = 0;
 	r->policy_sel = 0;
+	r->payment_sel = 0;
 }
 
 /* --- reading ---------------------------------------------------------- */
@@ -78,9 +80,11 @@ static void appointments_done(struct console *c, struct console_reply *r)
 	keep(c, r, (ProtobufCMessage **)&c->record.appointments);
 }
 
-static void balance_done(struct console *c, struct console_reply *r)
+static void payments_done(struct console *c, struct console_reply *r)
 {
-	keep(c, r, (ProtobufCMessage **)&c->record.balance);
+	keep(c, r, (ProtobufCMessage **)&c->record.payments);
+	if (c->record.payments && c->record.payment_sel >= c->record.payments->n_payments)
+		c->record.payment_sel = 0;
 }
 
 void console_record_read(struct console *c)
@@ -90,14 +94,17 @@ void console_record_read(struct console *c)
 	Frontdesk__V1__IntakeStatusRequest forms = FRONTDESK__V1__INTAKE_STATUS_REQUEST__INIT;
 	Frontdesk__V1__ListAppointmentsRequest appts =
 		FRONTDESK__V1__LIST_APPOINTMENTS_REQUEST__INIT;
-	Frontdesk__V1__PatientBalanceRequest balance =
-		FRONTDESK__V1__PATIENT_BALANCE_REQUEST__INIT;
+	Frontdesk__V1__ListPaymentsRequest payments =
+		FRONTDESK__V1__LIST_PAYMENTS_REQUEST__INIT;
 	int64_t id = c->record.patient_id;
 
 	if (!id)
 		return;
 	get.patient_id = policies.patient_id = forms.patient_id = id;
-	appts.patient_id = balance.patient_id = id;
+	appts.patient_id = payments.patient_id = id;
+	/* Voided rows too, marked: the desk sees why a receipt no longer
+	 * counts. */
+	payments.include_voided = true;
 	console_send(c, &frontdesk__v1__patients__descriptor, "GetPatient", &get.base,
 		     "cannot read the patient", got_done, id);
 	console_send(c, &frontdesk__v1__insurance__descriptor, "ListPolicies",
@@ -106,8 +113,8 @@ void console_record_read(struct console *c)
 		     "cannot read the forms", forms_done, id);
 	console_send(c, &frontdesk__v1__scheduling__descriptor, "ListAppointments",
 		     &appts.base, "cannot list the appointments", appointments_done, id);
-	console_send(c, &frontdesk__v1__checkin__descriptor, "PatientBalance",
-		     &balance.base, "cannot read the balance", balance_done, id);
+	console_send(c, &frontdesk__v1__checkin__descriptor, "ListPayments",
+		     &payments.base, "cannot list the payments", payments_done, id);
 }
 
 void console_record_open(struct console *c, int64_t patient_id)
@@ -340,6 +347,20 @@ static void receipt_read(struct console *c, struct console_reply *r)
 	console_set_status(c, "receipt %s", c->receipt.number);
 }
 
+/* The selected payment's receipt, by id (the Payments tab's Enter). */
+static bool open_selected_receipt(struct console *c)
+{
+	Frontdesk__V1__GetReceiptRequest req = FRONTDESK__V1__GET_RECEIPT_REQUEST__INIT;
+	const Frontdesk__V1__ListPaymentsReply *l = c->record.payments;
+
+	if (!l || c->record.payment_sel >= l->n_payments)
+		return false;
+	req.payment_id = l->payments[c->record.payment_sel]->id;
+	console_send(c, &frontdesk__v1__checkin__descriptor, "GetReceipt", &req.base,
+		     "cannot read the receipt", receipt_read, 0);
+	return true;
+}
+
 static void receipt_entered(struct console *c, const char *text)
 {
 	Frontdesk__V1__GetReceiptRequest req = FRONTDESK__V1__GET_RECEIPT_REQUEST__INIT;
@@ -376,6 +397,16 @@ bool console_record_key(struct console *c, int ch, bool is_key)
 				       c->record.policies ? c->record.policies->n_policies : 0, ch);
 		return true;
 	}
+	if (console_is_move_key(ch, is_key) && c->record.tab == TAB_PAYMENTS) {
+		console_move_selection(&c->record.payment_sel,
+				       c->record.payments ? c->record.payments->n_payments : 0, ch);
+		return true;
+	}
+	if (console_is_enter(ch, is_key) && c->record.tab == TAB_PAYMENTS) {
+		if (!open_selected_receipt(c))
+			console_set_status(c, "no payment selected");
+		return true;
+	}
 	if (is_key || ch <= 0 || ch > 0x7e)
 		return false;
 	if (tab_key(c, ch))
@@ -404,7 +435,8 @@ bool console_record_key(struct console *c, int ch, bool is_key)
 		verify_selected(c);
 		return true;
 	case 'g':
-		console_open_prompt(c, "Receipt number", receipt_entered);
+		if (c->record.tab != TAB_PAYMENTS || !open_selected_receipt(c))
+			console_open_prompt(c, "Receipt number", receipt_entered);
 		return true;
 	default:
 		return false;

@@ -33,6 +33,7 @@ CHECKIN_HANDLER(handle_checkin_void_payment);
 CHECKIN_HANDLER(handle_checkin_refund_payment);
 CHECKIN_HANDLER(handle_checkin_get_receipt);
 CHECKIN_HANDLER(handle_checkin_patient_balance);
+CHECKIN_HANDLER(handle_checkin_list_payments);
 CHECKIN_HANDLER(handle_checkin_ledger);
 CHECKIN_HANDLER(handle_checkin_get_settings);
 CHECKIN_HANDLER(handle_checkin_save_settings);
@@ -81,6 +82,12 @@ int checkin_load_visit(fd_ctx *ctx, int64_t id, Frontdesk__V1__Visit **out)
  * read with checkin_payment_from_row. */
 extern const char checkin_payment_select[];
 Frontdesk__V1__Payment *checkin_payment_from_row(fd_ctx *ctx, const PGresult *r, int row);
+
+/* A patient's charges, payments, refunds and balance due (all dates),
+ * the PatientBalance reply; NOT_FOUND for an unknown patient. Does not
+ * audit: the calling handler does. */
+int checkin_patient_balance(fd_ctx *ctx, int64_t patient_id, Frontdesk__V1__PatientBalanceReply *rep)
+	__attribute__((warn_unused_result));
 
 /* "25.00" for 2500 cents (negative amounts with a leading '-'). */
 char *checkin_money(fd_ctx *ctx, int64_t cents);

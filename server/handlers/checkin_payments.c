@@ -327,20 +327,13 @@ int handle_checkin_get_receipt(fd_ctx *ctx, const ProtobufCMessage *in, Protobuf
 	return FD_OK;
 }
 
-int handle_checkin_patient_balance(fd_ctx *ctx, const ProtobufCMessage *in, ProtobufCMessage **out)
+int checkin_patient_balance(fd_ctx *ctx, int64_t patient_id, Frontdesk__V1__PatientBalanceReply *rep)
 {
-	const Frontdesk__V1__PatientBalanceRequest *req = (const void *)in;
-	Frontdesk__V1__PatientBalanceReply *rep = fd_arena_alloc(ctx->arena, sizeof *rep);
 	db_params p;
 	PGresult *r;
 
-	if (!rep)
-		return CHECKIN_NOMEM(ctx);
-	frontdesk__v1__patient_balance_reply__init(rep);
-	fd_ctx_audit(ctx, req->patient_id > 0 ? req->patient_id : 0,
-		     fd_arena_printf(ctx->arena, "patient:%lld", (long long)req->patient_id));
 	dbp_init(&p);
-	dbp_int(&p, req->patient_id);
+	dbp_int(&p, patient_id);
 	r = db_query(ctx,
 		     "SELECT (SELECT coalesce(sum(expected_copay_cents), 0) FROM visits"
 		     "         WHERE patient_id = pa.id AND status <> 'undone'),"
@@ -355,15 +348,29 @@ int handle_checkin_patient_balance(fd_ctx *ctx, const ProtobufCMessage *in, Prot
 		return ctx->status.code;
 	if (PQntuples(r) != 1) {
 		PQclear(r);
-		return fd_fail(&ctx->status, FD_NOT_FOUND, "no patient has id %lld",
-			       (long long)req->patient_id);
+		return fd_fail(&ctx->status, FD_NOT_FOUND, "no patient has id %lld", (long long)patient_id);
 	}
-	rep->patient_id = req->patient_id;
+	rep->patient_id = patient_id;
 	rep->charges_cents = db_int(r, 0, 0);
 	rep->paid_cents = db_int(r, 0, 1);
 	rep->refunded_cents = db_int(r, 0, 2);
 	rep->balance_cents = db_int(r, 0, 3);
 	PQclear(r);
+	return FD_OK;
+}
+
+int handle_checkin_patient_balance(fd_ctx *ctx, const ProtobufCMessage *in, ProtobufCMessage **out)
+{
+	const Frontdesk__V1__PatientBalanceRequest *req = (const void *)in;
+	Frontdesk__V1__PatientBalanceReply *rep = fd_arena_alloc(ctx->arena, sizeof *rep);
+
+	if (!rep)
+		return CHECKIN_NOMEM(ctx);
+	frontdesk__v1__patient_balance_reply__init(rep);
+	fd_ctx_audit(ctx, req->patient_id > 0 ? req->patient_id : 0,
+		     fd_arena_printf(ctx->arena, "patient:%lld", (long long)req->patient_id));
+	if (checkin_patient_balance(ctx, req->patient_id, rep) != FD_OK)
+		return ctx->status.code;
 	*out = &rep->base;
 	return FD_OK;
 }

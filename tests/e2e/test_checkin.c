@@ -895,6 +895,254 @@ static void the_days_ledger_reconciles_to_the_cent(void)
 	}
 }
 
+/* --- one patient's payments ------------------------------------------ */
+
+static Frontdesk__V1__ListPaymentsReply *list_payments(fd_client *c, int64_t patient, const char *from,
+						       const char *to, bool voided, fd_status *st)
+{
+	Frontdesk__V1__ListPaymentsRequest req = FRONTDESK__V1__LIST_PAYMENTS_REQUEST__INIT;
+	ProtobufCMessage *rep;
+
+	req.patient_id = patient;
+	req.from_date = (char *)(from ? from : "");
+	req.to_date = (char *)(to ? to : "");
+	req.include_voided = voided;
+	if (call(c, "ListPayments", &req.base, &rep, st) != FD_OK)
+		return NULL;
+	return (void *)rep;
+}
+
+static bool listed(const Frontdesk__V1__ListPaymentsReply *r, int64_t payment)
+{
+	for (size_t i = 0; r && i < r->n_payments; i++)
+		if (r->payments[i]->id == payment)
+			return true;
+	return false;
+}
+
+/* The test location's local day `days` from today, as YYYY-MM-DD. */
+static void local_day(int days, char *buf, size_t size)
+{
+	char sql[256];
+	snprintf(sql, sizeof sql,
+		 "SELECT ((now() AT TIME ZONE time_zone)::date + %d)::text FROM locations WHERE code = 'tst'",
+		 days);
+	PGconn *c = tp_db_connect(db);
+	PGresult *r = PQexec(c, sql);
+	snprintf(buf, size, "%s", PQresultStatus(r) == PGRES_TUPLES_OK ? PQgetvalue(r, 0, 0) : "?");
+	PQclear(r);
+	PQfinish(c);
+}
+
+/* A payment on the visit received `days_ago` days ago, written straight
+ * into the table (the desk can only take money now). */
+static int64_t old_payment(int64_t visit, int days_ago, int cents)
+{
+	char sql[512];
+	snprintf(sql, sizeof sql,
+		 "INSERT INTO payments (visit_id, patient_id, amount_cents, method, received_at, received_by)"
+		 " SELECT id, patient_id, %d, 'cash', now() - interval '%d days',"
+		 " (SELECT id FROM staff WHERE username = 'admin') FROM visits WHERE id = %lld RETURNING id",
+		 cents, days_ago, (long long)visit);
+	return tp_db_scalar(db, sql);
+}
+
+static int64_t refund(int64_t payment, int64_t cents, fd_status *st)
+{
+	Frontdesk__V1__RefundPaymentRequest req = FRONTDESK__V1__REFUND_PAYMENT_REQUEST__INIT;
+	ProtobufCMessage *rep;
+
+	req.payment_id = payment;
+	req.amount_cents = cents;
+	req.reason = "overpaid";
+	if (call(billing, "RefundPayment", &req.base, &rep, st) != FD_OK)
+		return 0;
+	int64_t id = ((Frontdesk__V1__PaymentReply *)rep)->payment->id;
+	drop(rep);
+	return id;
+}
+
+static void a_patients_payment_list_shows_payments_and_refunds_newest_first_with_receipts(void)
+{
+	fd_status st;
+	ProtobufCMessage *rep;
+	CHECK(up());
+	int64_t pat = ready_patient("Lister", 3000);
+	int64_t v = check_in(desk, appointment(pat, -1, "booked"), NULL, false, &st);
+	int64_t old = old_payment(v, 40, 700);
+	int64_t cash = pay(desk, v, 1000, "cash", NULL, &st, NULL);
+	int64_t card = pay(desk, v, 2000, "card", NULL, &st, NULL);
+	int64_t back = refund(cash, 400, &st);
+	CHECK(old > 0 && cash > 0 && card > 0 && back > 0);
+	/* Someone else's money at the same desk on the same day. */
+	int64_t other = ready_patient("NotLister", 3000);
+	int64_t ov = check_in(desk, appointment(other, -1, "booked"), NULL, false, &st);
+	int64_t theirs = pay(desk, ov, 1500, "cash", NULL, &st, NULL);
+	CHECK(theirs > 0);
+
+	Frontdesk__V1__ListPaymentsReply *r = list_payments(desk, pat, NULL, NULL, false, &st);
+	CHECK_MSG(r != NULL, "ListPayments: %s", st.message);
+	if (!r)
+		return;
+	CHECK_INT(r->patient_id, pat);
+	CHECK(!r->truncated);
+	CHECK_INT(r->n_payments, 4);
+	const int64_t order[] = { back, card, cash, old };
+	for (size_t i = 0; i < r->n_payments && i < 4; i++) {
+		const Frontdesk__V1__Payment *y = r->payments[i];
+		CHECK_INT(y->id, order[i]);
+		CHECK_INT(y->patient_id, pat);
+		CHECK_INT(y->visit_id, v);
+		char sql[160];
+		snprintf(sql, sizeof sql,
+			 "SELECT count(*) FROM payments WHERE id = %lld AND receipt_number = '%s'",
+			 (long long)y->id, y->receipt_number);
+		CHECK_MSG(*y->receipt_number && tp_db_scalar(db, sql) == 1, "receipt of payment %lld",
+			  (long long)y->id);
+	}
+	if (r->n_payments == 4) {
+		CHECK_STR(r->payments[0]->kind, "refund");
+		CHECK_INT(r->payments[0]->refund_of, cash);
+		CHECK_INT(r->payments[0]->amount_cents, 400);
+		CHECK_STR(r->payments[1]->method, "card");
+	}
+	/* Another patient's payments are never in the list. */
+	CHECK(!listed(r, theirs));
+	/* The balance on top is what PatientBalance says. */
+	Frontdesk__V1__PatientBalanceRequest br = FRONTDESK__V1__PATIENT_BALANCE_REQUEST__INIT;
+	br.patient_id = pat;
+	CHECK_INT(call(desk, "PatientBalance", &br.base, &rep, &st), FD_OK);
+	CHECK(r->balance != NULL);
+	if (rep && r->balance) {
+		const Frontdesk__V1__PatientBalanceReply *b = (void *)rep;
+		CHECK_INT(r->balance->charges_cents, b->charges_cents);
+		CHECK_INT(r->balance->paid_cents, 3700);
+		CHECK_INT(r->balance->refunded_cents, 400);
+		CHECK_INT(r->balance->balance_cents, b->balance_cents);
+	}
+	drop(rep);
+	drop(&r->base);
+	/* Reading the list is a patient-data access: audited. */
+	CHECK_INT(scalar("SELECT count(*) FROM audit_log WHERE method = '/frontdesk.v1.Checkin/ListPayments'"
+			 " AND patient_id = %lld AND outcome = 'OK'",
+			 pat),
+		  1);
+}
+
+static void voided_payments_are_listed_only_when_asked(void)
+{
+	fd_status st;
+	ProtobufCMessage *rep;
+	CHECK(up());
+	int64_t pat = ready_patient("Voider", 2000);
+	int64_t v = check_in(desk, appointment(pat, -1, "booked"), NULL, false, &st);
+	int64_t kept = pay(desk, v, 1000, "cash", NULL, &st, NULL);
+	int64_t bounced = pay(desk, v, 1000, "check", "555", &st, NULL);
+	Frontdesk__V1__VoidPaymentRequest vr = FRONTDESK__V1__VOID_PAYMENT_REQUEST__INIT;
+	vr.payment_id = bounced;
+	vr.reason = "check bounced";
+	CHECK_INT(call(billing, "VoidPayment", &vr.base, &rep, &st), FD_OK);
+	drop(rep);
+
+	Frontdesk__V1__ListPaymentsReply *r = list_payments(desk, pat, NULL, NULL, false, &st);
+	CHECK(r != NULL);
+	CHECK(listed(r, kept) && !listed(r, bounced));
+	CHECK_INT(r ? r->n_payments : 0, 1);
+	if (r)
+		drop(&r->base);
+	r = list_payments(desk, pat, NULL, NULL, true, &st);
+	CHECK(r != NULL);
+	CHECK(listed(r, kept) && listed(r, bounced));
+	for (size_t i = 0; r && i < r->n_payments; i++)
+		CHECK(r->payments[i]->voided == (r->payments[i]->id == bounced));
+	if (r)
+		drop(&r->base);
+}
+
+static void a_payment_list_keeps_to_its_date_range_and_refuses_bad_dates(void)
+{
+	fd_status st;
+	char today[16], long_ago[16], before[16], after[16], next_year[16];
+	CHECK(up());
+	int64_t pat = ready_patient("Ranger", 0);
+	int64_t v = check_in(desk, appointment(pat, -1, "booked"), NULL, false, &st);
+	int64_t old = old_payment(v, 40, 900);
+	int64_t now = pay(desk, v, 100, "cash", NULL, &st, NULL);
+	CHECK(old > 0 && now > 0);
+	local_day(0, today, sizeof today);
+	local_day(-40, long_ago, sizeof long_ago);
+	local_day(-45, before, sizeof before);
+	local_day(-35, after, sizeof after);
+	local_day(366, next_year, sizeof next_year);
+
+	Frontdesk__V1__ListPaymentsReply *r = list_payments(desk, pat, today, today, false, &st);
+	CHECK(r && listed(r, now) && !listed(r, old));
+	if (r)
+		drop(&r->base);
+	r = list_payments(desk, pat, before, after, false, &st);
+	CHECK(r && listed(r, old) && !listed(r, now));
+	if (r)
+		drop(&r->base);
+	/* One bound alone: from that day on, or up to it. */
+	r = list_payments(desk, pat, long_ago, NULL, false, &st);
+	CHECK(r && listed(r, old) && listed(r, now));
+	if (r)
+		drop(&r->base);
+	r = list_payments(desk, pat, NULL, after, false, &st);
+	CHECK(r && listed(r, old) && !listed(r, now));
+	if (r)
+		drop(&r->base);
+
+	/* Impossible dates, reversed and over-long ranges are refused. */
+	CHECK(!list_payments(desk, pat, "2026-02-30", NULL, false, &st));
+	CHECK_INT(st.code, FD_INVALID_ARGUMENT);
+	CHECK(!list_payments(desk, pat, NULL, "yesterday", false, &st));
+	CHECK_INT(st.code, FD_INVALID_ARGUMENT);
+	CHECK(!list_payments(desk, pat, today, long_ago, false, &st));
+	CHECK_INT(st.code, FD_INVALID_ARGUMENT);
+	CHECK(!list_payments(desk, pat, today, next_year, false, &st));
+	CHECK_INT(st.code, FD_INVALID_ARGUMENT);
+	CHECK(strstr(st.message, "366") != NULL);
+	/* A whole leap year is allowed. */
+	r = list_payments(desk, pat, "2024-01-01", "2024-12-31", false, &st);
+	CHECK(r != NULL);
+	if (r)
+		drop(&r->base);
+}
+
+static void a_payment_list_for_an_unknown_patient_is_not_found(void)
+{
+	fd_status st;
+	CHECK(up());
+	CHECK(!list_payments(desk, 987654321, NULL, NULL, false, &st));
+	CHECK_INT(st.code, FD_NOT_FOUND);
+	CHECK(!list_payments(desk, 0, NULL, NULL, false, &st));
+	CHECK_INT(st.code, FD_INVALID_ARGUMENT);
+}
+
+static void a_long_payment_history_is_capped_and_says_so(void)
+{
+	fd_status st;
+	CHECK(up());
+	int64_t pat = ready_patient("Regular", 0);
+	int64_t v = check_in(desk, appointment(pat, -1, "booked"), NULL, false, &st);
+	char sql[512];
+	snprintf(sql, sizeof sql,
+		 "INSERT INTO payments (visit_id, patient_id, amount_cents, method, received_at, received_by)"
+		 " SELECT %lld, %lld, 100, 'cash', now() - n * interval '1 hour',"
+		 " (SELECT id FROM staff WHERE username = 'admin') FROM generate_series(1, 501) n",
+		 (long long)v, (long long)pat);
+	CHECK_INT(tp_db_exec(db, sql), 0);
+	Frontdesk__V1__ListPaymentsReply *r = list_payments(desk, pat, NULL, NULL, false, &st);
+	CHECK(r != NULL);
+	if (!r)
+		return;
+	CHECK_INT(r->n_payments, 500);
+	CHECK(r->truncated);
+	CHECK_INT(r->balance ? r->balance->paid_cents : 0, 50100); /* the balance counts them all */
+	drop(&r->base);
+}
+
 /* --- the no-show sweep and the audit trail --------------------------- */
 
 static void the_sweep_marks_no_shows_nobody_arrived_for(void)
@@ -1063,6 +1311,11 @@ TH_MAIN(TH_CASE(checking_in_a_booked_appointment_records_arrival_copay_and_who),
 	TH_CASE(rooming_a_patient_tells_the_providers_station),
 	TH_CASE(payments_settle_the_copay_with_receipts_voids_and_refunds),
 	TH_CASE(the_days_ledger_reconciles_to_the_cent),
+	TH_CASE(a_patients_payment_list_shows_payments_and_refunds_newest_first_with_receipts),
+	TH_CASE(voided_payments_are_listed_only_when_asked),
+	TH_CASE(a_payment_list_keeps_to_its_date_range_and_refuses_bad_dates),
+	TH_CASE(a_payment_list_for_an_unknown_patient_is_not_found),
+	TH_CASE(a_long_payment_history_is_capped_and_says_so),
 	TH_CASE(the_sweep_marks_no_shows_nobody_arrived_for),
 	TH_CASE(every_check_in_call_leaves_an_audit_row_for_its_patient),
 	TH_CASE(a_patient_merge_moves_visits_and_payments_to_the_survivor),

@@ -3,8 +3,9 @@
 # frontdeskd on a fresh demo clinic: the board, check-in (readiness
 # refusal and override, walk-in), the flow with its refusals, rooming,
 # payments (amount parsing, check numbers), receipts, voids by role,
-# check-out, balance and the ledger reconciling with the database, exit
-# codes from sysexits.h, JSON output, and names printed escaped.
+# check-out, balance, one patient's payment list, the ledger reconciling
+# with the database, exit codes from sysexits.h, JSON output, and names
+# printed escaped.
 # Prints "@@ passed=P failed=F" for tests/run.sh.
 set -uo pipefail
 
@@ -109,5 +110,19 @@ expect "billing login" 0 env FRONTDESK_PASSWORD=test-password-1 "$desk" login --
 expect "billing voids the check" 0 "$desk" --json payment void "$check_id" --reason "check bounced"
 json_check "the payment is voided with its reason" 'd["payment"]["voided"] and d["payment"]["void_reason"] == "check bounced"'
 expect "a void needs a reason (64)" 64 "$desk" payment void "$check_id"
+
+expect "payment list --help" 0 "$desk" payment list --help
+expect "payment list needs --patient (64)" 64 "$desk" payment list
+expect "the patient's payments" 0 "$desk" --json payment list --patient "$patient"
+json_check "the voided check is left out; the cash is listed with its visit and receipt" 'len(d["payments"]) == 1 and d["payments"][0]["amount_cents"] == 1000 and d["payments"][0]["visit_id"] == '"$visit"' and d["payments"][0]["receipt_number"].startswith("R") and not d["truncated"]'
+json_check "the balance comes with the list" 'd["patient_id"] == '"$patient"' and d["paid_cents"] == 1000'
+expect "the patient's payments with voided ones" 0 "$desk" --json payment list --patient "$patient" --voided
+json_check "newest first, the voided check marked" '[p["id"] for p in d["payments"]] == sorted([p["id"] for p in d["payments"]], reverse=True) and len(d["payments"]) == 2 and [p["voided"] for p in d["payments"]] == [False, True] and d["payments"][1]["id"] == '"$check_id"
+expect "the payment list in text" 0 "$desk" payment list --patient "$patient" --voided --from "$(sql "SELECT (now() AT TIME ZONE time_zone)::date FROM locations WHERE code = 'main'")"
+if grep -qF "$number" "$work/out" && grep -q "VOIDED" "$work/out" && grep -q "balance" "$work/out"; then
+	ok "the text list shows receipts, the void mark and the balance"; else bad "the text list shows receipts, the void mark and the balance" "$(cat "$work/out")"; fi
+expect "a list from Feb 30 is refused (65)" 65 "$desk" payment list --patient "$patient" --from 2026-02-30
+expect "a range over 366 days is refused (65)" 65 "$desk" payment list --patient "$patient" --from 2024-01-01 --to 2025-06-01
+expect "an unknown patient's payments (66)" 66 "$desk" payment list --patient 99999999
 
 cli_finish

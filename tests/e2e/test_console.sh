@@ -12,8 +12,10 @@
 # the policy, the server's receipt in a pane and saved to a file, check
 # out), the inbox (mark a message done, assign one), transferring a call to
 # a queue, a patient's record (insurance added and verified, forms,
-# upcoming, balance, edit) and registering a patient (a server refusal on
-# screen, then found by search). Waits poll the screen with a generous
+# upcoming, balance, edit), the record's Payments tab (the copay collected
+# above and a refund of it, newest first; Enter opens the copay's receipt)
+# and registering a patient (a server refusal on screen, then found by
+# search). Waits poll the screen with a generous
 # limit; nothing asserts how fast. Prints "@@ passed=P failed=F" for
 # tests/run.sh.
 set -uo pipefail
@@ -325,6 +327,52 @@ if [ "$(psql -At -d "$db" -c "SELECT email FROM patients WHERE mrn = '$mrn'")" =
 else bad "the server has the new email"; fi
 keys main Escape
 expect_screen "Esc goes back to the search" main "Find: "
+
+# --- the record's Payments tab: the copay collected above -------------------
+# Another desk refunds 1.00 of it, so the tab shows the refund on top (newest
+# first) and the copay below it; Enter on the copay's row opens its receipt.
+paid_id=$(psql -At -d "$db" -c "SELECT id FROM payments WHERE receipt_number = '$receipt'")
+expect "another desk refunds part of the copay" 0 "$desk" --json payment refund "$paid_id" --amount 1.00 --reason "console test"
+refund_receipt=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["payment"]["receipt_number"])' "$work/out")
+payer_mrn=$(psql -At -d "$db" -c "SELECT p.mrn FROM visits v JOIN patients p ON p.id = v.patient_id WHERE v.id = $visit")
+# The payer's name as typed at the desk: printable characters only.
+payer_name=$(psql -At -d "$db" -c "SELECT p.given_name || ' ' || p.family_name FROM visits v
+                                    JOIN patients p ON p.id = v.patient_id WHERE v.id = $visit" |
+	python3 -c 'import sys; print("".join(ch for ch in sys.stdin.read().strip() if ch.isprintable()))')
+keys main Escape
+keys main -l "$payer_name"
+# The row once two looks agree (a reply to a shorter query may still land).
+row=
+for _ in $(seq 100); do
+	now_row=$(row_index main "MRN " "$payer_mrn")
+	[ -n "$now_row" ] && [ "$now_row" = "$row" ] && break
+	row=$now_row
+	sleep 0.2
+done
+expect_screen "the payer is found by name" main "$payer_mrn"
+for _ in $(seq "${row:-0}"); do keys main Down; done
+keys main Right
+expect_screen "-> opens the payer's record" main "MRN $payer_mrn"
+keys main p
+expect_screen "the Payments tab shows the balance on top" main "Balance"
+expect_screen "the Payments tab lists the copay by its receipt number" main "$receipt"
+expect_screen "the Payments tab lists the refund, marked" main "REFUND of #$paid_id"
+if screen main | grep -F "$receipt" | grep -qF "$due"; then ok "the copay's row shows its amount ($due)"
+else bad "the copay's row shows its amount ($due)" "$(screen main)"; fi
+refund_row=$(row_index main "Received " "$refund_receipt")
+paid_row=$(row_index main "Received " "$receipt")
+if [ -n "$refund_row" ] && [ -n "$paid_row" ] && [ "$refund_row" -lt "$paid_row" ]; then
+	ok "the newest (the refund) is listed first"
+else bad "the newest (the refund) is listed first" "refund row '$refund_row', copay row '$paid_row'"; fi
+for _ in $(seq "${paid_row:-0}"); do keys main Down; done
+keys main Enter
+expect_screen "Enter on the copay's row opens its receipt" main "Receipt (w saves"
+expect_screen "the receipt pane is the copay's" main "Receipt $receipt"
+keys main Escape
+expect_gone "Esc closes the receipt" main "Receipt (w saves"
+expect_screen "the record is still on its Payments tab" main "REFUND of #$paid_id"
+keys main Escape
+expect_screen "Esc goes back to the search from the payments" main "Find: "
 
 # --- register a new patient -----------------------------------------------
 keys main F7
