@@ -37,7 +37,9 @@ fail_setup() {
 command -v "$CLANG" >/dev/null || fail_setup "$CLANG not found (make deps installs clang)"
 if [[ -z ${FUZZ_NO_MAKE:-} ]]; then
 	# The generated protobuf-c code and the release libraries (for the seed
-	# program) come from the ordinary build.
+	# program) come from the ordinary build (which a fresh clone has not
+	# made yet: its folder may not exist).
+	mkdir -p "$root/build"
 	make --no-print-directory all >"$root/build/fuzz-make.log" 2>&1 ||
 		{ tail -n 30 "$root/build/fuzz-make.log"; fail_setup "make failed"; }
 fi
