@@ -29,8 +29,15 @@ void fd_ctx_audit_patients(fd_ctx *ctx, const int64_t *ids, size_t n,
 	ctx->n_audit_patient_ids = copy ? n : 0;
 }
 
+/* Runs an audit statement now, or sends it ahead to travel with the
+ * call's COMMIT (db_send_ahead): the row's failure is then COMMIT's. */
+static int run_insert(fd_ctx *ctx, const char *sql, const db_params *p, bool ahead)
+{
+	return ahead ? db_send_ahead(ctx, sql, p) : db_exec(ctx, sql, p);
+}
+
 /* The many-patients form: one row per id, in one statement. */
-static int audit_write_list(fd_ctx *ctx, const char *outcome)
+static int audit_write_list(fd_ctx *ctx, const char *outcome, bool ahead)
 {
 	db_params p;
 	size_t cap = ctx->n_audit_patient_ids * 21 + 3;
@@ -58,20 +65,20 @@ static int audit_write_list(fd_ctx *ctx, const char *outcome)
 	dbp_text(&p, ctx->audit_subject);
 	dbp_text(&p, outcome);
 	dbp_bytes(&p, ctx->request_id, FD_REQUEST_ID_LEN);
-	return db_exec(ctx,
-		       "INSERT INTO audit_log (staff_id, desk_id, method, patient_id,"
-		       " subject, outcome, request_id)"
-		       " SELECT $1, $2, $3, pid, $5, $6, $7"
-		       " FROM unnest($4::bigint[]) AS pid",
-		       &p);
+	return run_insert(ctx,
+			  "INSERT INTO audit_log (staff_id, desk_id, method, patient_id,"
+			  " subject, outcome, request_id)"
+			  " SELECT $1, $2, $3, pid, $5, $6, $7"
+			  " FROM unnest($4::bigint[]) AS pid",
+			  &p, ahead);
 }
 
-int audit_write(fd_ctx *ctx, const char *outcome)
+static int audit_rows(fd_ctx *ctx, const char *outcome, bool ahead)
 {
 	db_params p;
 
 	if (ctx->n_audit_patient_ids) {
-		if (audit_write_list(ctx, outcome) != FD_OK)
+		if (audit_write_list(ctx, outcome, ahead) != FD_OK)
 			return ctx->status.code;
 		if (!ctx->audit_patient_id)
 			return FD_OK;
@@ -93,11 +100,21 @@ int audit_write(fd_ctx *ctx, const char *outcome)
 	dbp_text(&p, ctx->audit_subject);
 	dbp_text(&p, outcome);
 	dbp_bytes(&p, ctx->request_id, FD_REQUEST_ID_LEN);
-	return db_exec(ctx,
-		       "INSERT INTO audit_log (staff_id, desk_id, method, patient_id,"
-		       " subject, outcome, request_id)"
-		       " VALUES ($1, $2, $3, $4, $5, $6, $7)",
-		       &p);
+	return run_insert(ctx,
+			  "INSERT INTO audit_log (staff_id, desk_id, method, patient_id,"
+			  " subject, outcome, request_id)"
+			  " VALUES ($1, $2, $3, $4, $5, $6, $7)",
+			  &p, ahead);
+}
+
+int audit_write(fd_ctx *ctx, const char *outcome)
+{
+	return audit_rows(ctx, outcome, false);
+}
+
+int audit_send_ahead(fd_ctx *ctx, const char *outcome)
+{
+	return audit_rows(ctx, outcome, true);
 }
 
 /* Rows linked per transaction: bounds how long one seal holds the chain. */

@@ -15,6 +15,10 @@
 /* outcome: "OK" or a status code name. Returns FD_OK or a database status. */
 int audit_write(fd_ctx *ctx, const char *outcome)
 	__attribute__((warn_unused_result));
+/* The same rows sent ahead (db_send_ahead) to go with the call's COMMIT,
+ * in its round trip; their failure is reported by the COMMIT's call. */
+int audit_send_ahead(fd_ctx *ctx, const char *outcome)
+	__attribute__((warn_unused_result));
 
 /* The hash chain over audit rows (migrations/0007_audit_chain.sql).
  * audit_seal_run links every audit row not yet linked: first a brief lock

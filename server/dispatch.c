@@ -238,16 +238,10 @@ reply_now:
 	return 1;
 }
 
-/* A statement whose failure only matters as a status (BEGIN, COMMIT). */
+/* A statement whose failure only matters as a status (COMMIT). */
 static int exec_simple(fd_ctx *ctx, const char *sql)
 {
 	return db_exec(ctx, sql, NULL);
-}
-
-static void rollback(fd_ctx *ctx)
-{
-	PGresult *r = PQexec(ctx->conn, "ROLLBACK");
-	PQclear(r);
 }
 
 /* Claims the request id for this call. Returns FD_OK with *stored NULL when
@@ -319,6 +313,7 @@ static int idempotency_claim(fd_ctx *ctx, const uint8_t **stored,
 	return FD_OK;
 }
 
+/* Sent ahead: it travels with the COMMIT. */
 static int store_reply(fd_ctx *ctx, const uint8_t *bytes, size_t len)
 {
 	db_params p;
@@ -326,11 +321,13 @@ static int store_reply(fd_ctx *ctx, const uint8_t *bytes, size_t len)
 	dbp_init(&p);
 	dbp_bytes(&p, ctx->request_id, FD_REQUEST_ID_LEN);
 	dbp_bytes(&p, bytes ? bytes : (const uint8_t *)"", len);
-	return db_exec(ctx,
-		       "UPDATE idempotent_replies SET reply = $2 WHERE request_id = $1",
-		       &p);
+	return db_send_ahead(ctx,
+			     "UPDATE idempotent_replies SET reply = $2 WHERE request_id = $1",
+			     &p);
 }
 
+/* Sent ahead, after BEGIN: both travel with the session check (or, for a
+ * public method, are read before its handler runs). */
 static int set_statement_timeout(fd_ctx *ctx)
 {
 	int64_t left = ctx->deadline_mono_ms - fd_now_mono_ms();
@@ -343,11 +340,19 @@ static int set_statement_timeout(fd_ctx *ctx)
 	snprintf(ms, sizeof ms, "%lld", (long long)left);
 	dbp_init(&p);
 	dbp_text(&p, ms);
-	return db_exec(ctx, "SELECT set_config('statement_timeout', $1, true)", &p);
+	return db_send_ahead(ctx, "SELECT set_config('statement_timeout', $1, true)", &p);
 }
 
 /* One attempt at the whole call inside one transaction. On FD_OK the reply
- * payload is in bytes and len (arena memory). */
+ * payload is in bytes and len (arena memory).
+ *
+ * Round trips: BEGIN, the statement timeout and the session check go as
+ * one (statements sent ahead, db.h); then the idempotency claim
+ * (mutations) and the handler's own statements, one each; then the
+ * stored reply, the audit rows and COMMIT as one. A point read with its
+ * audit row costs three instead of six. Statuses are those of the
+ * statements run one by one: a failure among those sent ahead is
+ * reported as theirs, and what PostgreSQL skipped after it never ran. */
 static int run_transaction(fd_call *c, fd_ctx *ctx, fd_session *session,
 			   const uint8_t **bytes, size_t *len)
 {
@@ -355,6 +360,7 @@ static int run_transaction(fd_call *c, fd_ctx *ctx, fd_session *session,
 	const ProtobufCMessage *in;
 	ProtobufCMessage *out = NULL;
 	bool replayable = (m->flags & M_MUTATES) && !(m->flags & M_NO_REPLAY);
+	bool ahead_failed = false;
 
 	fd_status_ok(&ctx->status);
 	ctx->session = NULL;
@@ -365,7 +371,7 @@ static int run_transaction(fd_call *c, fd_ctx *ctx, fd_session *session,
 	ctx->audit_patient_ids = NULL;
 	ctx->n_audit_patient_ids = 0;
 
-	if (exec_simple(ctx, "BEGIN") != FD_OK)
+	if (db_send_ahead(ctx, "BEGIN", NULL) != FD_OK)
 		return ctx->status.code;
 	if (set_statement_timeout(ctx) != FD_OK)
 		goto refuse;
@@ -386,6 +392,10 @@ static int run_transaction(fd_call *c, fd_ctx *ctx, fd_session *session,
 			goto refuse;
 		}
 	}
+	/* A public method sent BEGIN and the timeout with nothing after
+	 * them: read them now, so the handler starts on a plain connection. */
+	if (db_catch_up(ctx) != FD_OK)
+		goto refuse;
 	in = decode_payload(c);
 	if (!in) {
 		ctx->status = c->status;
@@ -398,7 +408,7 @@ static int run_transaction(fd_call *c, fd_ctx *ctx, fd_session *session,
 			/* A resend: answer what the first call answered and
 			 * change nothing. */
 			ctx->audit = false;
-			rollback(ctx);
+			db_rollback(ctx);
 			return FD_OK;
 		}
 	}
@@ -414,10 +424,14 @@ static int run_transaction(fd_call *c, fd_ctx *ctx, fd_session *session,
 	}
 	if (replayable && store_reply(ctx, *bytes, *len) != FD_OK)
 		goto refuse;
-	if (ctx->audit && audit_write(ctx, "OK") != FD_OK)
+	if (ctx->audit && audit_send_ahead(ctx, "OK") != FD_OK)
 		goto refuse;
-	if (exec_simple(ctx, "COMMIT") != FD_OK) {
-		rollback(ctx);
+	if (db_exec_after(ctx, "COMMIT", NULL, &ahead_failed) != FD_OK) {
+		/* The reply or audit row failing is refused as before;
+		 * COMMIT failing is only rolled back. */
+		if (ahead_failed)
+			goto refuse;
+		db_rollback(ctx);
 		return ctx->status.code;
 	}
 	if (crash_after_commit_method)
@@ -428,9 +442,9 @@ refuse: {
 	fd_status keep = ctx->status;
 	if (ctx->commit_on_error) {
 		if (exec_simple(ctx, "COMMIT") != FD_OK)
-			rollback(ctx);
+			db_rollback(ctx);
 	} else {
-		rollback(ctx);
+		db_rollback(ctx);
 	}
 	/* A refused call that would have been audited still leaves a row:
 	 * attempts matter as much as successes. */
@@ -470,13 +484,12 @@ void dispatch_run(fd_call *c, db_conn *dc)
 				break;
 			}
 			code = run_transaction(c, &ctx, &session, &bytes, &len);
-			if (code == FD_UNAVAILABLE && PQstatus(ctx.conn) != CONNECTION_OK) {
-				/* The connection died (a database restart):
-				 * one fresh connection may already work. */
-				db_conn_check(dc);
-				if (attempt == 1)
-					continue;
-			}
+			/* The connection died (a database restart): one
+			 * fresh connection may already work. libpq may not
+			 * have seen the end of a connection that died inside
+			 * a pipeline yet; db_conn_check knows that case too. */
+			if (code == FD_UNAVAILABLE && db_conn_check(dc) && attempt == 1)
+				continue;
 			if (code == FD_ABORTED && attempt < MAX_TX_ATTEMPTS &&
 			    fd_now_mono_ms() < c->deadline_mono_ms)
 				continue;

@@ -2,6 +2,8 @@
  * Connections and the query helpers of db.h. A worker keeps one PGconn for
  * its lifetime and reconnects on demand after the database comes back; the
  * reconnect is throttled so a down database answers UNAVAILABLE at once.
+ * Statements are prepared once per connection, and the dispatcher's fixed
+ * ones can be sent ahead in pipeline mode to share a round trip.
  */
 #include "db.h"
 
@@ -42,12 +44,33 @@ static _Thread_local struct {
 	} stmt[PREPARED_MAX];
 } prepared;
 
+/*
+ * Statements sent ahead (db_send_ahead): already on their way in libpq's
+ * pipeline mode, their results not read yet. The next statement on the
+ * connection goes into the same pipeline, then one sync, so all of them
+ * cost one round trip; each entry says how many results it owes (two when
+ * its statement was prepared in the same pipeline) and which prepared
+ * statement to forget again if that preparing failed.
+ */
+#define AHEAD_MAX 8
+
+static _Thread_local struct {
+	PGconn *conn; /* the connection in pipeline mode, while n > 0 */
+	int n;
+	struct {
+		int results;
+		int prepared; /* index prepared in this pipeline, or -1 */
+	} stmt[AHEAD_MAX + 1];
+} ahead;
+
 static void prepared_forget(void)
 {
 	for (int i = 0; i < prepared.n; i++)
 		free(prepared.stmt[i].sql);
 	prepared.n = 0;
 	prepared.conn = NULL;
+	ahead.n = 0;
+	ahead.conn = NULL;
 }
 
 static uint32_t sql_hash(const char *sql)
@@ -57,6 +80,18 @@ static uint32_t sql_hash(const char *sql)
 	for (; *sql; sql++)
 		h = (h ^ (uint8_t)*sql) * 16777619u;
 	return h;
+}
+
+/* The index of `sql` among the statements prepared on this thread's
+ * connection, or -1. A statement whose preparing failed in a pipeline
+ * keeps its slot (names are slot numbers) with its text gone. */
+static int prepared_find(const char *sql, uint32_t h)
+{
+	for (int i = 0; i < prepared.n; i++)
+		if (prepared.stmt[i].hash == h && prepared.stmt[i].sql &&
+		    strcmp(prepared.stmt[i].sql, sql) == 0)
+			return i;
+	return -1;
 }
 
 /* The index of `sql` among the statements prepared on `c`, preparing it
@@ -73,9 +108,9 @@ static int prepared_index(PGconn *c, const char *sql, int n_params, PGresult **f
 		prepared_forget();
 		prepared.conn = c;
 	}
-	for (int i = 0; i < prepared.n; i++)
-		if (prepared.stmt[i].hash == h && strcmp(prepared.stmt[i].sql, sql) == 0)
-			return i;
+	int k = prepared_find(sql, h);
+	if (k >= 0)
+		return k;
 	if (prepared.n == PREPARED_MAX)
 		return -1;
 	char *copy = strdup(sql);
@@ -191,12 +226,19 @@ int db_assume_role(PGconn *c, char *err, size_t err_size)
 	return ok ? 0 : -1;
 }
 
+/* Open, and not left in pipeline mode by a pipeline that lost step
+ * (pipeline_finish): such a connection's next statement could not run. */
+static bool conn_usable(PGconn *c)
+{
+	return PQstatus(c) == CONNECTION_OK && PQpipelineStatus(c) == PQ_PIPELINE_OFF;
+}
+
 PGconn *db_conn_get(db_conn *dc)
 {
 	char err[512];
 	int64_t now = fd_now_mono_ms();
 
-	if (dc->conn && PQstatus(dc->conn) == CONNECTION_OK)
+	if (dc->conn && conn_usable(dc->conn))
 		return dc->conn;
 	prepared_forget();
 	if (dc->conn) {
@@ -225,17 +267,18 @@ PGconn *db_conn_get(db_conn *dc)
 	return dc->conn;
 }
 
-void db_conn_check(db_conn *dc)
+bool db_conn_check(db_conn *dc)
 {
-	if (dc->conn && PQstatus(dc->conn) != CONNECTION_OK) {
-		prepared_forget();
-		PQfinish(dc->conn);
-		dc->conn = NULL;
-		db_up = 0;
-		/* Allow an immediate retry: the next call reconnects at once
-		 * if the database is already back (a restart). */
-		dc->last_attempt_ms = 0;
-	}
+	if (!dc->conn || conn_usable(dc->conn))
+		return false;
+	prepared_forget();
+	PQfinish(dc->conn);
+	dc->conn = NULL;
+	db_up = 0;
+	/* Allow an immediate retry: the next call reconnects at once if the
+	 * database is already back (a restart). */
+	dc->last_attempt_ms = 0;
+	return true;
 }
 
 void db_conn_close(db_conn *dc)
@@ -246,14 +289,11 @@ void db_conn_close(db_conn *dc)
 	dc->conn = NULL;
 }
 
-PGresult *db_query(fd_ctx *ctx, const char *sql, const db_params *p)
+/* A statement's failure as the caller's status (and a log line without
+ * the message, which can quote patient data); r may be NULL (connection
+ * lost). Clears r; returns the status code. */
+static int query_failed(fd_ctx *ctx, PGresult *r)
 {
-	PGresult *r = exec_statement(ctx->conn, sql, p);
-	ExecStatusType rs = PQresultStatus(r);
-
-	if (rs == PGRES_TUPLES_OK || rs == PGRES_COMMAND_OK)
-		return r;
-
 	const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
 	const char *constraint =
 		r ? PQresultErrorField(r, PG_DIAG_CONSTRAINT_NAME) : NULL;
@@ -271,6 +311,241 @@ PGresult *db_query(fd_ctx *ctx, const char *sql, const db_params *p)
 			  ctx->method ? ctx->method->path : "?", state,
 			  constraint ? constraint : "none");
 	PQclear(r);
+	return code;
+}
+
+/* --- Pipelines: statements sent ahead ------------------------------------ */
+
+/* Forgets a statement whose preparing in a pipeline failed or was skipped
+ * (PostgreSQL made no statement of that name). Everything prepared after
+ * it in the same pipeline was skipped too, so the dead slots are the last
+ * ones and are given back: calls failing before COMMIT was ever prepared
+ * do not fill the list. */
+static void prepared_drop(int k)
+{
+	free(prepared.stmt[k].sql);
+	prepared.stmt[k].sql = NULL;
+	prepared.stmt[k].hash = 0;
+	while (prepared.n > 0 && !prepared.stmt[prepared.n - 1].sql)
+		prepared.n--;
+}
+
+/* Queues one statement on c, in pipeline mode, as entry ahead.n: by name
+ * when it is prepared on c, else prepared first in the same pipeline (its
+ * preparing is one more result to read). Returns 1 when libpq took it. */
+static int pipeline_send(PGconn *c, const char *sql, const db_params *p)
+{
+	int n = p ? p->n : 0;
+	const char *const *values = p ? p->values : NULL;
+	const int *lengths = p ? p->lengths : NULL, *formats = p ? p->formats : NULL;
+	uint32_t h = sql_hash(sql);
+	int k = prepared_find(sql, h);
+	char name[16];
+
+	ahead.stmt[ahead.n].results = 1;
+	ahead.stmt[ahead.n].prepared = -1;
+	if (k < 0 && prepared.n < PREPARED_MAX) {
+		char *copy = strdup(sql);
+		if (copy) {
+			k = prepared.n++;
+			prepared.stmt[k].hash = h;
+			prepared.stmt[k].sql = copy;
+			snprintf(name, sizeof name, "fd%d", k);
+			if (!PQsendPrepare(c, name, sql, n, NULL)) {
+				prepared_drop(k);
+				return 0;
+			}
+			ahead.stmt[ahead.n].results = 2;
+			ahead.stmt[ahead.n].prepared = k;
+		}
+	}
+	if (k < 0)
+		return PQsendQueryParams(c, sql, n, NULL, values, lengths, formats, 0);
+	snprintf(name, sizeof name, "fd%d", k);
+	return PQsendQueryPrepared(c, name, n, values, lengths, formats, 0);
+}
+
+/* The next result of the pipeline and the NULL that ends it; NULL when
+ * none came (the connection is gone). A statement gives one result, so
+ * more than a few before the NULL means the pipeline is out of step. */
+static PGresult *pipeline_result(PGconn *c, bool *lost)
+{
+	PGresult *r = PQgetResult(c), *extra;
+	int extras = 0;
+
+	if (!r) {
+		*lost = true;
+		return NULL;
+	}
+	if (PQresultStatus(r) == PGRES_PIPELINE_SYNC)
+		return r; /* no NULL follows a sync */
+	while ((extra = PQgetResult(c)) != NULL) {
+		PQclear(extra);
+		if (++extras == 4) {
+			*lost = true;
+			break;
+		}
+	}
+	return r;
+}
+
+/* Sends `sql` (NULL: nothing more) after the statements sent ahead, then a
+ * sync, and reads every result in order: one round trip. Returns FD_OK
+ * with *own holding sql's result; or the status of the first statement
+ * that failed (PostgreSQL skips the rest up to the sync:
+ * PGRES_PIPELINE_ABORTED), *ahead_failed saying whether it was one sent
+ * ahead. Leaves the connection out of pipeline mode, or, if it is lost or
+ * out of step, still in it: db_conn_get then replaces it. */
+static int pipeline_finish(fd_ctx *ctx, const char *sql, const db_params *p,
+			   PGresult **own, bool *ahead_failed)
+{
+	PGconn *c = ctx->conn;
+	int sent_ahead = ahead.n, failed_at = -1;
+	PGresult *failure = NULL, *r;
+	bool lost = false;
+
+	*own = NULL;
+	*ahead_failed = false;
+	if (sql) {
+		if (pipeline_send(c, sql, p))
+			ahead.n++;
+		else
+			lost = true;
+	}
+	if (!lost && PQpipelineSync(c) != 1)
+		lost = true;
+	for (int i = 0; i < ahead.n && !lost; i++) {
+		for (int j = 0; j < ahead.stmt[i].results && !lost; j++) {
+			bool preparing = j == 0 && ahead.stmt[i].results == 2;
+			r = pipeline_result(c, &lost);
+			if (!r)
+				break;
+			ExecStatusType rs = PQresultStatus(r);
+			if (rs == PGRES_TUPLES_OK || rs == PGRES_COMMAND_OK) {
+				if (sql && !preparing && i == ahead.n - 1)
+					*own = r;
+				else
+					PQclear(r);
+				continue;
+			}
+			if (preparing)
+				prepared_drop(ahead.stmt[i].prepared);
+			if (!failure && rs != PGRES_PIPELINE_ABORTED) {
+				failure = r;
+				failed_at = i;
+			} else {
+				PQclear(r);
+			}
+		}
+	}
+	if (!lost) {
+		r = pipeline_result(c, &lost);
+		if (r && PQresultStatus(r) != PGRES_PIPELINE_SYNC)
+			lost = true;
+		PQclear(r);
+	}
+	if (!lost && PQexitPipelineMode(c) != 1)
+		lost = true;
+	ahead.n = 0;
+	ahead.conn = NULL;
+	if (failure || lost) {
+		PQclear(*own);
+		*own = NULL;
+		*ahead_failed = failure ? failed_at < sent_ahead : sent_ahead > 0;
+		/* A lost connection's own error (57P01, 08xxx) says more
+		 * than "no result". */
+		return query_failed(ctx, failure);
+	}
+	return FD_OK;
+}
+
+static bool sent_ahead_on(const PGconn *c)
+{
+	return ahead.n > 0 && ahead.conn == c;
+}
+
+int db_send_ahead(fd_ctx *ctx, const char *sql, const db_params *p)
+{
+	PGconn *c = ctx->conn;
+
+	if (ahead.n == AHEAD_MAX)
+		return fd_fail(&ctx->status, FD_INTERNAL,
+			       "internal error; the server log has details");
+	if (prepared.conn != c) {
+		prepared_forget();
+		prepared.conn = c;
+	}
+	if (ahead.n == 0) {
+		if (PQenterPipelineMode(c) != 1)
+			return query_failed(ctx, NULL);
+		ahead.conn = c;
+	}
+	if (!pipeline_send(c, sql, p)) {
+		/* Out of step: the connection stays in pipeline mode and
+		 * is replaced before its next call. */
+		ahead.n = 0;
+		ahead.conn = NULL;
+		return query_failed(ctx, NULL);
+	}
+	ahead.n++;
+	return FD_OK;
+}
+
+int db_catch_up(fd_ctx *ctx)
+{
+	PGresult *none;
+	bool ahead_failed;
+
+	if (!sent_ahead_on(ctx->conn))
+		return FD_OK;
+	return pipeline_finish(ctx, NULL, NULL, &none, &ahead_failed);
+}
+
+int db_exec_after(fd_ctx *ctx, const char *sql, const db_params *p,
+		  bool *ahead_failed)
+{
+	PGresult *r;
+
+	*ahead_failed = false;
+	if (!sent_ahead_on(ctx->conn))
+		return db_exec(ctx, sql, p);
+	if (pipeline_finish(ctx, sql, p, &r, ahead_failed) != FD_OK)
+		return ctx->status.code;
+	PQclear(r);
+	return FD_OK;
+}
+
+void db_rollback(fd_ctx *ctx)
+{
+	fd_status keep = ctx->status;
+
+	/* Not in the same pipeline: after a failed statement there, a
+	 * ROLLBACK would be skipped too. */
+	if (sent_ahead_on(ctx->conn)) {
+		PGresult *none;
+		bool ahead_failed;
+		pipeline_finish(ctx, NULL, NULL, &none, &ahead_failed);
+	}
+	PQclear(PQexec(ctx->conn, "ROLLBACK"));
+	ctx->status = keep;
+}
+
+PGresult *db_query(fd_ctx *ctx, const char *sql, const db_params *p)
+{
+	PGresult *r;
+	bool ahead_failed;
+
+	if (sent_ahead_on(ctx->conn)) {
+		if (pipeline_finish(ctx, sql, p, &r, &ahead_failed) != FD_OK)
+			return NULL;
+		return r;
+	}
+	r = exec_statement(ctx->conn, sql, p);
+	ExecStatusType rs = PQresultStatus(r);
+
+	if (rs == PGRES_TUPLES_OK || rs == PGRES_COMMAND_OK)
+		return r;
+	query_failed(ctx, r);
 	return NULL;
 }
 

@@ -3,9 +3,9 @@
  * turns any failure into a status for the caller (and detail for the log),
  * NOTIFY for events, and the per-worker connection.
  *
- * Every statement is parameterised (PQexecParams); no SQL is ever built from
- * input. Results returned to the caller are theirs to PQclear. Thread: the
- * caller's worker thread, with its own PGconn.
+ * Every statement is parameterised (prepared once per connection); no SQL
+ * is ever built from input. Results returned to the caller are theirs to
+ * PQclear. Thread: the caller's worker thread, with its own PGconn.
  */
 #ifndef FD_DB_H
 #define FD_DB_H
@@ -50,6 +50,32 @@ PGresult *db_query(fd_ctx *ctx, const char *sql, const db_params *p)
 int db_exec(fd_ctx *ctx, const char *sql, const db_params *p)
 	__attribute__((warn_unused_result));
 
+/*
+ * Statements sent ahead, to save round trips (libpq pipeline mode): the
+ * dispatcher's fixed statements around a handler (BEGIN, the statement
+ * timeout, the stored reply, the audit row) go out without waiting, and
+ * travel with the next statement on the connection, whose call reads
+ * their results first, in the same round trip. A failure in one of them
+ * is that call's failure (same status as if it had run alone), and
+ * PostgreSQL skips what follows it up to that call's statement included.
+ * Only the dispatcher sends ahead; handlers never see a connection with
+ * statements in flight.
+ */
+/* Sends sql without waiting. FD_OK, or the status of a lost connection. */
+int db_send_ahead(fd_ctx *ctx, const char *sql, const db_params *p)
+	__attribute__((warn_unused_result));
+/* Reads the results of the statements sent ahead (nothing to do: FD_OK).
+ * Returns FD_OK or the status of the first that failed. */
+int db_catch_up(fd_ctx *ctx) __attribute__((warn_unused_result));
+/* db_exec of sql after the statements sent ahead, in one round trip;
+ * on failure *ahead_failed says whether one sent ahead failed (then sql
+ * did not run) or sql itself. */
+int db_exec_after(fd_ctx *ctx, const char *sql, const db_params *p,
+		  bool *ahead_failed) __attribute__((warn_unused_result));
+/* Ends the transaction whatever its state, after reading anything sent
+ * ahead; leaves ctx->status as it was and logs nothing of its own. */
+void db_rollback(fd_ctx *ctx);
+
 /* Raises a live event inside the call's transaction: published only if the
  * transaction commits (PostgreSQL delivers NOTIFY at commit). */
 int db_notify(fd_ctx *ctx, const char *topic, const char *subject)
@@ -88,8 +114,10 @@ typedef struct db_conn {
  * (then at most one reconnect attempt is made per second, so a down
  * database costs callers milliseconds, not connect timeouts). */
 PGconn *db_conn_get(db_conn *dc);
-/* After a failure: if the connection is broken, drop it. */
-void db_conn_check(db_conn *dc);
+/* After a failure: if the connection is broken (or was left in pipeline
+ * mode by a pipeline that lost step), drop it and return true: the next
+ * db_conn_get reconnects at once. */
+bool db_conn_check(db_conn *dc);
 void db_conn_close(db_conn *dc);
 /* Opens a connection with the configured conninfo and our session settings
  * (application_name, UTC). Used by workers, LISTEN and admin tools.
