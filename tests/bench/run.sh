@@ -224,6 +224,12 @@ for rpc in "${measured[@]}"; do
 done
 # Issue 3: besides first available, one provider's week of open slots.
 run_loadgen "only-Scheduling.FindSlots.week" "$desks" "$step" --only Scheduling.FindSlots.week
+# One receptionist alone: the latency of a search when nobody else is
+# calling (issues 3 and 4 state their per-search goals; the runs above show
+# the same searches queueing behind 15 other desks).
+for rpc in Patients.FindPatients Scheduling.FindSlots; do
+	run_loadgen "alone-$rpc" 1 "$step" --only "$rpc"
+done
 # Call routing (issue 5): callers from the last 5,000 patients (each bench
 # patient's phone is +1555 and the id), one in five a stranger, 20 rules.
 route_max=$(sql_value "SELECT max(id) FROM patients")
@@ -313,6 +319,9 @@ jq -n \
 	                                      pg("select-only").tps)
 	  },
 	  single_rpc: [$runs[] | select(.label // "" | startswith("only-"))],
+	  one_desk: [$runs[] | select(.label // "" | startswith("alone-"))
+	             | .rpcs | to_entries[] | {rpc: .key, calls_per_s: .value.calls_per_s,
+	                                       p50_ms: .value.p50_ms, p99_ms: .value.p99_ms}],
 	  call_routing: {patients: $route_patients, rules: $route_rules,
 	                 decisions_per_s: rpc("only-Phone.Route"; "Phone.Route").calls_per_s,
 	                 p50_ms: rpc("only-Phone.Route"; "Phone.Route").p50_ms,
@@ -371,6 +380,9 @@ jq -r '
 	"",
 	"Scale curve, the mix [p99 goal at 16 desks: < 25 ms]:",
 	(.scale_curve[] | "  \(.desks | lpad(3)) desks: \(f(.calls_per_s) | lpad(9)) calls/s, p50 \(f(.p50_ms)) ms, p99 \(f(.p99_ms)) ms, \(f(.cpu_us_per_call)) us server CPU per call"),
+	"",
+	"One desk alone (nobody else calling), \(.clinic.patients) patients:",
+	(.one_desk[] | "  \(.rpc | pad(28)) \(f(.calls_per_s) | lpad(9)) calls/s, p50 \(f(.p50_ms)) ms, p99 \(f(.p99_ms)) ms"),
 	"",
 	"Patient search, FindPatients alone at \(.desks) desks [p99 goal: < 20 ms at 100k, < 60 ms at 1M]:",
 	(.patient_search[] | "  \(.patients | lpad(8)) patients: \(f(.calls_per_s) | lpad(9)) calls/s, p50 \(f(.p50_ms)) ms, p99 \(f(.p99_ms)) ms")
