@@ -79,6 +79,7 @@ static void json_entry(struct desk_json *j, const char *key, const Frontdesk__V1
 	json_string(j, "offer_starts_local", e->offer_starts_local);
 	json_string(j, "offer_expires_local", e->offer_expires_local);
 	json_int(j, "offer_expires_unix_ms", e->offer_expires_unix_ms);
+	json_string_list(j, "offer_rooms", e->offer_rooms, e->n_offer_rooms);
 	json_int(j, "appointment_id", e->appointment_id);
 	json_object_end(j);
 }
@@ -123,6 +124,10 @@ static void print_entry_line(const char *verb, const Frontdesk__V1__WaitlistEntr
 		desk_print_text(stdout, e->offer_starts_local);
 		fputs(" until ", stdout);
 		desk_print_text(stdout, e->offer_expires_local);
+		for (size_t i = 0; i < e->n_offer_rooms; i++) {
+			fputs(i ? ", " : " in ", stdout);
+			desk_print_text(stdout, e->offer_rooms[i]);
+		}
 	}
 	if (e->appointment_id)
 		printf(" as appointment #%lld", (long long)e->appointment_id);

@@ -36,7 +36,10 @@ static const char entry_select[] =
 	" coalesce(o.id, 0), coalesce(op.code, ''), coalesce(local_text(o.starts_at, l.time_zone), ''),"
 	" coalesce(local_text(o.expires_at, l.time_zone), ''),"
 	" coalesce((extract(epoch FROM o.expires_at) * 1000)::bigint, 0),"
-	" coalesce(w.booked_appointment_id, 0)"
+	" coalesce(w.booked_appointment_id, 0),"
+	" coalesce((SELECT array_agg(rs.code ORDER BY rs.code) FROM waitlist_offer_resources wr"
+	"           JOIN resources rs ON rs.id = wr.resource_id"
+	"           WHERE wr.offer_id = o.id AND wr.active), '{}')"
 	" FROM waitlist_entries w"
 	" JOIN patients pa ON pa.id = w.patient_id"
 	" JOIN appointment_types t ON t.id = w.type_id"
@@ -80,6 +83,7 @@ static Frontdesk__V1__WaitlistEntry *entry_from_row(fd_ctx *ctx, const PGresult 
 	e->offer_expires_local = db_str(m, r, row, 18);
 	e->offer_expires_unix_ms = db_int(r, row, 19);
 	e->appointment_id = db_int(r, row, 20);
+	e->offer_rooms = db_text_array(m, r, row, 21, &e->n_offer_rooms);
 	return e;
 }
 

@@ -640,6 +640,25 @@ static long long rooms_held(int64_t entry, const char *code)
 	return tp_db_scalar(db, sql);
 }
 
+/* Whether ListWaitlist shows the entry's open offer holding room `code`. */
+static bool offer_room_listed(int64_t entry, const char *code)
+{
+	Frontdesk__V1__ListWaitlistRequest req = FRONTDESK__V1__LIST_WAITLIST_REQUEST__INIT;
+	ProtobufCMessage *rep = NULL;
+	fd_status st;
+	bool listed = false;
+
+	req.location = "tst";
+	if (tp_call(desk, SCHED_SVC, "ListWaitlist", &req.base, &rep, &st) != FD_OK)
+		return false;
+	Frontdesk__V1__ListWaitlistReply *r = (void *)rep;
+	for (size_t i = 0; i < r->n_entries; i++)
+		for (size_t k = 0; r->entries[i]->id == entry && k < r->entries[i]->n_offer_rooms; k++)
+			listed |= strcmp(r->entries[i]->offer_rooms[k], code) == 0;
+	protobuf_c_message_free_unpacked(rep, NULL);
+	return listed;
+}
+
 /* Whether the appointment holds the room `code`. */
 static long long appointment_in(int64_t appointment, const char *code)
 {
@@ -676,6 +695,7 @@ static void an_offer_holds_the_room_its_type_needs(void)
 	CHECK(entry_state(eb, status, sizeof status, offer, sizeof offer) == 0);
 	CHECK_STR(status, "offered");
 	CHECK_INT(rooms_held(eb, "wl-proc-1"), 1);
+	CHECK(offer_room_listed(eb, "wl-proc-1")); /* the desk sees which room */
 
 	/* The other provider is free at that time, the room is not. */
 	CHECK(!slot_listed("wl-r2", "wl-r2", when));
