@@ -292,18 +292,34 @@ int handle_phone_update_line(fd_ctx *ctx, const ProtobufCMessage *in, ProtobufCM
 
 /* Why a line or queue may not be removed (what still refers to it), or ""
  * when nothing does. One statement of COALESCEd reasons, first one wins. */
-static int still_referred(fd_ctx *ctx, const char *sql, int64_t id, char **why)
+/* Deletes row `id` of a piece of routing unless something still refers
+ * to it: `refs_sql` ($1 = id) answers the first reason in the clinic's
+ * words, or '' when nothing does. Then the row goes, audited and
+ * announced as phone.<kind> with subject <kind>:<id>. */
+static int delete_unless_referred(fd_ctx *ctx, const char *refs_sql, const char *delete_sql,
+				  int64_t id, const char *kind)
 {
 	db_params p;
 	PGresult *r;
 
 	dbp_init(&p);
 	dbp_int(&p, id);
-	if (!(r = db_query(ctx, sql, &p)))
+	if (!(r = db_query(ctx, refs_sql, &p)))
 		return ctx->status.code;
-	*why = db_str(ctx->arena, r, 0, 0);
+	char *why = db_str(ctx->arena, r, 0, 0);
 	PQclear(r);
-	return *why ? FD_OK : PHONE_NOMEM(ctx);
+	if (!why)
+		return PHONE_NOMEM(ctx);
+	if (*why)
+		return fd_fail(&ctx->status, FD_FAILED_PRECONDITION, "%s", why);
+	if (db_exec(ctx, delete_sql, &p) != FD_OK)
+		return ctx->status.code;
+	char *subject = fd_arena_printf(ctx->arena, "%s:%lld", kind, (long long)id);
+	char *topic = fd_arena_printf(ctx->arena, "phone.%s", kind);
+	if (!subject || !topic)
+		return PHONE_NOMEM(ctx);
+	fd_ctx_audit(ctx, 0, subject);
+	return db_notify(ctx, topic, subject);
 }
 
 int handle_phone_delete_line(fd_ctx *ctx, const ProtobufCMessage *in, ProtobufCMessage **out)
@@ -311,8 +327,6 @@ int handle_phone_delete_line(fd_ctx *ctx, const ProtobufCMessage *in, ProtobufCM
 	const Frontdesk__V1__PhoneDeleteLineRequest *req = (const void *)in;
 	Frontdesk__V1__PhoneDeleteLineReply *rep = fd_arena_alloc(ctx->arena, sizeof *rep);
 	int64_t id;
-	char *why;
-	db_params p;
 
 	if (!rep)
 		return PHONE_NOMEM(ctx);
@@ -320,23 +334,13 @@ int handle_phone_delete_line(fd_ctx *ctx, const ProtobufCMessage *in, ProtobufCM
 	    lookup_id(ctx, "SELECT id FROM phone_lines WHERE code = $1", req->code,
 		      "no phone line has that code", &id) != FD_OK)
 		return ctx->status.code;
-	if (still_referred(ctx,
+	if (delete_unless_referred(ctx,
 			   "SELECT coalesce("
 			   " (SELECT 'routing rule ''' || name || ''' is for this line; change or remove it first'"
 			   "   FROM phone_rules WHERE line_id = $1 ORDER BY priority LIMIT 1),"
 			   " (SELECT 'the line has call history, which is kept; change its number or name instead'"
 			   "   FROM phone_calls WHERE line_id = $1 LIMIT 1), '')",
-			   id, &why) != FD_OK)
-		return ctx->status.code;
-	if (*why)
-		return fd_fail(&ctx->status, FD_FAILED_PRECONDITION, "%s", why);
-	dbp_init(&p);
-	dbp_int(&p, id);
-	if (db_exec(ctx, "DELETE FROM phone_lines WHERE id = $1", &p) != FD_OK)
-		return ctx->status.code;
-	char *subject = fd_arena_printf(ctx->arena, "line:%lld", (long long)id);
-	fd_ctx_audit(ctx, 0, subject);
-	if (db_notify(ctx, "phone.line", subject) != FD_OK)
+			   "DELETE FROM phone_lines WHERE id = $1", id, "line") != FD_OK)
 		return ctx->status.code;
 	frontdesk__v1__phone_delete_line_reply__init(rep);
 	*out = &rep->base;
@@ -578,15 +582,13 @@ int handle_phone_delete_queue(fd_ctx *ctx, const ProtobufCMessage *in, ProtobufC
 	const Frontdesk__V1__PhoneDeleteQueueRequest *req = (const void *)in;
 	Frontdesk__V1__PhoneDeleteQueueReply *rep = fd_arena_alloc(ctx->arena, sizeof *rep);
 	int64_t id;
-	char *why;
-	db_params p;
 
 	if (!rep)
 		return PHONE_NOMEM(ctx);
 	if (fd_check_code(ctx, "the queue code", req->code) != FD_OK ||
 	    phone_queue_id(ctx, req->code, &id) != FD_OK)
 		return ctx->status.code;
-	if (still_referred(ctx,
+	if (delete_unless_referred(ctx,
 			   "SELECT coalesce("
 			   " (SELECT 'routing rule ''' || name || ''' sends calls to it; change or remove it first'"
 			   "   FROM phone_rules WHERE queue_id = $1 ORDER BY priority LIMIT 1),"
@@ -604,17 +606,7 @@ int handle_phone_delete_queue(fd_ctx *ctx, const ProtobufCMessage *in, ProtobufC
 			   " members away instead' WHERE EXISTS (SELECT 1 FROM phone_visits WHERE queue_id = $1)"
 			   "   OR EXISTS (SELECT 1 FROM phone_calls WHERE queue_id = $1)"
 			   "   OR EXISTS (SELECT 1 FROM phone_messages WHERE for_queue_id = $1)), '')",
-			   id, &why) != FD_OK)
-		return ctx->status.code;
-	if (*why)
-		return fd_fail(&ctx->status, FD_FAILED_PRECONDITION, "%s", why);
-	dbp_init(&p);
-	dbp_int(&p, id);
-	if (db_exec(ctx, "DELETE FROM phone_queues WHERE id = $1", &p) != FD_OK)
-		return ctx->status.code;
-	char *subject = fd_arena_printf(ctx->arena, "queue:%lld", (long long)id);
-	fd_ctx_audit(ctx, 0, subject);
-	if (db_notify(ctx, "phone.queue", subject) != FD_OK)
+			   "DELETE FROM phone_queues WHERE id = $1", id, "queue") != FD_OK)
 		return ctx->status.code;
 	frontdesk__v1__phone_delete_queue_reply__init(rep);
 	*out = &rep->base;
