@@ -15,7 +15,8 @@ SET LOCAL session_replication_role = replica;
 -- and definitions as the migrations', so the searches measured run on the
 -- same indexes.
 SET LOCAL maintenance_work_mem = '256MB';
-DROP INDEX patients_search_name_trgm, patients_search_anagram_trgm, patients_plain_name_trgm;
+DROP INDEX patients_search_name_trgm, patients_search_anagram_trgm, patients_plain_name_trgm,
+  patients_name_words;
 WITH given AS (SELECT ARRAY['Maria','James','Thanh','Emily','Chidi','Lukas','Giulia','Aisha',
                             'Mohammed','Olivia','Noah','Sofia','Liam','Yuki','Priya','Mateo',
                             'Fatima','Elena','David','Grace','Omar','Hannah','Lucas','Amara',
@@ -46,6 +47,19 @@ CREATE INDEX patients_search_anagram_trgm ON patients USING gin (search_anagram 
 CREATE INDEX patients_plain_name_trgm ON patients
   USING gin (patient_plain_name(given_name || ' ' || family_name) gin_trgm_ops)
   WITH (fastupdate = off);
+CREATE INDEX patients_name_words ON patients
+  USING gin (patient_name_words(given_name, family_name, preferred_name))
+  WITH (fastupdate = off);
+-- The name words the insert trigger would have learned (replica role:
+-- triggers are off), as migrations/0011 learns them.
+INSERT INTO name_word_keys (key, word)
+SELECT DISTINCT k, w
+  FROM (SELECT DISTINCT unnest(patient_name_words(n, '', '')) AS w
+          FROM (SELECT given_name FROM patients UNION SELECT family_name FROM patients
+                UNION SELECT preferred_name FROM patients WHERE preferred_name IS NOT NULL)
+               AS names (n)) AS words,
+       unnest(name_word_keys(w)) AS k
+ON CONFLICT DO NOTHING;
 COMMIT;
 
 ANALYZE patients;

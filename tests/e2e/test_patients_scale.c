@@ -117,8 +117,18 @@ static void name_birth_date_and_phone_searches_use_their_indexes(void)
 				"EXPLAIN SELECT id FROM patients WHERE phone_e164 = '+16192012345'"
 				" AND merged_into IS NULL",
 				"patients_phone_idx");
+	/* The word pass of patients_named() (migrations/0011), as it asks:
+	 * the near words of each typed word, intersected in the word index. */
+	bool words = planned_on(c,
+				"EXPLAIN SELECT id FROM patients"
+				" WHERE patient_name_words(given_name, family_name, preferred_name)"
+				"       && name_words_near('hiroshi')"
+				"   AND patient_name_words(given_name, family_name, preferred_name)"
+				"       && name_words_near('tanaka')"
+				"   AND merged_into IS NULL",
+				"patients_name_words");
 	PQfinish(c);
-	CHECK(name && anagram && dob && phone);
+	CHECK(name && anagram && dob && phone && words);
 }
 
 /* New patients go straight into the trigram indexes: with GIN's pending
@@ -129,9 +139,10 @@ static void name_indexes_take_new_patients_at_once(void)
 	CHECK(up());
 	CHECK_INT(tp_db_scalar(db, "SELECT count(*) FROM pg_class"
 				   " WHERE relname IN ('patients_search_name_trgm',"
-				   "                   'patients_search_anagram_trgm')"
+				   "                   'patients_search_anagram_trgm',"
+				   "                   'patients_name_words')"
 				   "   AND 'fastupdate=off' = ANY (reloptions)"),
-		  2);
+		  3);
 }
 
 static void server_exits_cleanly(void)
