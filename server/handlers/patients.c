@@ -359,12 +359,21 @@ int handle_patients_get(fd_ctx *ctx, const ProtobufCMessage *in, ProtobufCMessag
 	dbp_init(&p);
 	dbp_int(&p, req->patient_id);
 	dbp_text_or_null(&p, req->mrn);
-	r = db_query(ctx,
-		     "SELECT" PATIENT_COLUMNS " FROM patients"
-		     /* Both given: both must match (one patient, never the MRN's
-		      * record under another id). */
-		     " WHERE ($2::text IS NULL OR mrn = upper($2)) AND ($1::bigint <= 0 OR id = $1)",
-		     &p);
+	/* Two statements rather than one with "$1 <= 0 OR id = $1": each
+	 * keeps one generic plan on its index, where the combined one was
+	 * planned again for its values on every call (a point read's largest
+	 * cost in PostgreSQL). Both given: both must match (one patient,
+	 * never the MRN's record under another id). */
+	if (req->patient_id > 0)
+		r = db_query(ctx,
+			     "SELECT" PATIENT_COLUMNS " FROM patients"
+			     " WHERE id = $1 AND ($2::text IS NULL OR mrn = upper($2))",
+			     &p);
+	else
+		r = db_query(ctx,
+			     "SELECT" PATIENT_COLUMNS " FROM patients"
+			     " WHERE mrn = upper($2) AND $1::bigint <= 0",
+			     &p);
 	if (!r)
 		return ctx->status.code;
 	if (PQntuples(r) == 1)

@@ -33,7 +33,7 @@ SELECT id, mrn, family_name, given_name, coalesce(preferred_name, ''),
   coalesce((extract(epoch FROM created_at) * 1000)::bigint, 0),
   coalesce((extract(epoch FROM updated_at) * 1000)::bigint, 0)
   FROM patients
- WHERE CASE WHEN NULL::text IS NULL THEN id = :pid ELSE mrn = upper(NULL) END;
+ WHERE id = :pid AND (NULL::text IS NULL OR mrn = upper(NULL));
 INSERT INTO audit_log (staff_id, desk_id, method, patient_id, subject, outcome, request_id)
 VALUES (:staff_id, :desk_id, '/frontdesk.v1.Patients/GetPatient', :pid, 'patient:' || :pid, 'OK',
         decode(lpad(to_hex(:rid::bigint), 32, '0'), 'hex'));
