@@ -126,10 +126,13 @@ CREATE INDEX patients_name_words ON patients
 CREATE EXTENSION IF NOT EXISTS fuzzystrmatch SCHEMA public;
 CREATE FUNCTION name_words_near(typed text) RETURNS text[]
 LANGUAGE plpgsql STABLE STRICT AS $$
+DECLARE
+  -- Worked out once: inside the query it cost twice the lookup itself.
+  keys text[] := name_word_keys(typed);
 BEGIN
   RETURN (SELECT coalesce(array_agg(DISTINCT k.word), '{}')
             FROM name_word_keys k
-           WHERE k.key = ANY (name_word_keys(typed))
+           WHERE k.key = ANY (keys)
              AND (k.key LIKE '#%' OR public.levenshtein_less_equal(k.word, typed, 1) <= 1));
 END
 $$;
@@ -192,9 +195,9 @@ AS $$
 DECLARE
   typed   text := patient_plain_name(p_name);
   anagram text := patient_name_anagram(p_name);
-  all_words text[] := '{}';
   halves  text[];
-  typed_words text[];
+  typed_words text[] := '{}';
+  near_sets text[] := '{}';
   near    text[];
   near1   text[];
   near2   text[];
@@ -205,27 +208,31 @@ DECLARE
   word    text;
   threshold text;
 BEGIN
-  -- The typed words to match: two words run together are split when
-  -- neither is near a registered word as typed; then the three longest,
-  -- longest first: the most telling, and the first drives the index.
-  FOREACH word IN ARRAY patient_name_words(p_name, '', '') LOOP
-    CONTINUE WHEN length(word) < 2;
-    IF length(word) >= 4 AND cardinality(name_words_near(word)) = 0 THEN
+  -- The typed words to match, longest first (the most telling; the
+  -- first drives the index), at most three, each with its near words
+  -- (kept as text: plpgsql has no array of arrays of different lengths).
+  -- A word near nothing that is two registered words run together
+  -- counts as the two.
+  FOR word IN SELECT w FROM unnest(patient_name_words(p_name, '', '')) AS w
+               WHERE length(w) >= 2
+               ORDER BY length(w) DESC, w LOOP
+    EXIT WHEN cardinality(typed_words) >= 3;
+    near := name_words_near(word);
+    IF cardinality(near) = 0 AND length(word) >= 4 THEN
       halves := name_words_split(word);
-    ELSE
-      halves := NULL;
+      IF halves IS NOT NULL THEN
+        typed_words := typed_words || halves;
+        near_sets := near_sets || name_words_near(halves[1])::text || name_words_near(halves[2])::text;
+        CONTINUE;
+      END IF;
     END IF;
-    all_words := all_words || coalesce(halves, ARRAY[word]);
+    typed_words := typed_words || word;
+    near_sets := near_sets || near::text;
   END LOOP;
-  SELECT coalesce(array_agg(w ORDER BY length(w) DESC, w), '{}') INTO typed_words
-    FROM (SELECT w FROM unnest(all_words) AS w
-           GROUP BY w
-           ORDER BY length(w) DESC, w
-           LIMIT 3) AS longest;
   IF cardinality(typed_words) > 0 THEN
-    near1 := name_words_near(typed_words[1]);
-    near2 := CASE WHEN cardinality(typed_words) >= 2 THEN name_words_near(typed_words[2]) ELSE near1 END;
-    near3 := CASE WHEN cardinality(typed_words) >= 3 THEN name_words_near(typed_words[3]) ELSE near1 END;
+    near1 := near_sets[1]::text[];
+    near2 := coalesce(near_sets[2]::text[], near1);
+    near3 := coalesce(near_sets[3]::text[], near1);
   END IF;
 
   IF cardinality(near1) > 0 AND cardinality(near2) > 0 AND cardinality(near3) > 0 THEN
@@ -260,8 +267,8 @@ BEGIN
         END IF;
       END LOOP;
       IF rarest IS NULL THEN
-        FOREACH word IN ARRAY typed_words LOOP
-          near := name_words_near(word);
+        FOR i IN 1 .. cardinality(typed_words) LOOP
+          near := near_sets[i]::text[];
           carried := name_words_carried(near);
           IF carried > 0 AND (fewest IS NULL OR carried < fewest) THEN
             fewest := carried;
