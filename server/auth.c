@@ -131,22 +131,40 @@ int auth_token_hash(const char *token, uint8_t hash[AUTH_HASH_LEN])
 
 int auth_session_load(fd_ctx *ctx, const char *token, fd_session *s)
 {
+	/* Read, and touched only when last seen over 10 s ago (a quarter of
+	 * the idle timeout if that is shorter): the idle timeout (minutes)
+	 * does not need every call's time, and a write per call (a new row
+	 * version, its WAL, its vacuum) was the largest cost of a point read
+	 * after the read itself. So the idle limit allows that much on top
+	 * (here and in the janitor, server.c): a session ends at most 10 s
+	 * after its timeout, never before it, and a desk that locks at its
+	 * timeout (the console) is never surprised. The UPDATE runs whatever the
+	 * SELECT does with it (a data-modifying WITH always runs); with no
+	 * session it matches nothing. */
 	static const char sql[] =
-		"UPDATE sessions s SET last_seen_at = now()"
-		"  FROM staff st, desks d"
-		" WHERE s.token_hash = $1 AND s.ended_at IS NULL"
-		"   AND s.expires_at > now()"
-		"   AND s.last_seen_at > now() - make_interval(secs => $2)"
-		"   AND st.id = s.staff_id AND st.active"
-		"   AND d.id = s.desk_id AND d.active"
-		" RETURNING s.id, st.id, d.id, st.username, st.display_name,"
-		"   st.roles, d.code,"
-		"   (extract(epoch FROM s.created_at) * 1000)::bigint,"
-		"   (extract(epoch FROM s.expires_at) * 1000)::bigint,"
+		"WITH s AS ("
+		"  SELECT s.id, st.id AS staff_id, d.id AS desk_id, st.username,"
+		"         st.display_name, st.roles, d.code, s.created_at, s.expires_at,"
+		"         s.last_seen_at"
+		"    FROM sessions s"
+		"    JOIN staff st ON st.id = s.staff_id AND st.active"
+		"    JOIN desks d ON d.id = s.desk_id AND d.active"
+		"   WHERE s.token_hash = $1 AND s.ended_at IS NULL"
+		"     AND s.expires_at > now()"
+		"     AND s.last_seen_at > now() - make_interval(secs => $2::float8)"
+		"                        - least(interval '10 seconds', make_interval(secs => $2::float8 / 4))),"
+		" touched AS ("
+		"  UPDATE sessions SET last_seen_at = now()"
+		"   WHERE id = (SELECT id FROM s)"
+		"     AND last_seen_at < now() - least(interval '10 seconds', make_interval(secs => $2::float8 / 4)))"
+		" SELECT id, staff_id, desk_id, username, display_name, roles, code,"
+		"   (extract(epoch FROM created_at) * 1000)::bigint,"
+		"   (extract(epoch FROM expires_at) * 1000)::bigint,"
 		/* Who is acting, for the history triggers of every domain:
 		 * set here once per call, inside the call's transaction. */
-		"   set_config('frontdesk.staff_id', st.id::text, true),"
-		"   set_config('frontdesk.desk_id', d.id::text, true)";
+		"   set_config('frontdesk.staff_id', staff_id::text, true),"
+		"   set_config('frontdesk.desk_id', desk_id::text, true)"
+		"  FROM s";
 	uint8_t hash[AUTH_HASH_LEN];
 	db_params p;
 	PGresult *r;

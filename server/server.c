@@ -55,7 +55,9 @@ static void janitor_run(fd_job *job, PGconn *conn)
 			"UPDATE sessions SET ended_at = now(), end_reason ="
 			" CASE WHEN expires_at <= now() THEN 'expired' ELSE 'idle' END"
 			" WHERE ended_at IS NULL AND (expires_at <= now() OR"
-			" last_seen_at <= now() - make_interval(secs => $1))",
+			/* The slack auth_session_load() allows. */
+			" last_seen_at <= now() - make_interval(secs => $1::float8)"
+			"   - least(interval '10 seconds', make_interval(secs => $1::float8 / 4)))",
 			1, NULL, params, NULL, NULL, 0);
 		PQclear(r);
 	}
