@@ -394,6 +394,39 @@ static int first_available(const char *type, const char *provider, const char *f
 	return first_available_at(type, provider, from, "", first, first_size);
 }
 
+/* A window opening off the grid's round times (09:05, 15-minute grid) cuts
+ * its slots from its own start, also when the time asked for lies inside
+ * it: booking asks open_slots() about one minute, which then lays out the
+ * window's steps from 09:05, not from the minute asked. So 09:20 books,
+ * 09:25 is off the grid, and the search keeps 09:05's steps around the
+ * booking. */
+static void a_window_off_the_hour_keeps_its_own_grid(void)
+{
+	struct type_opts o = { .duration = 15, .grid = 15 };
+	char tue[16], first[32], want[32], when[32];
+	fd_status st;
+
+	CHECK(up());
+	CHECK(save_type("t-odd", &o, &st) == FD_OK && save_provider("odd", "t-odd", &st) == FD_OK &&
+	      add_window("odd", 2, "09:05", "12:00", &st) == FD_OK);
+	day(tue, sizeof tue, 1);
+	CHECK_INT(slots("t-odd", "odd", tue, tue, first, sizeof first), 11); /* 09:05 .. 11:35 */
+	CHECK_STR(first, at(want, sizeof want, tue, "09:05"));
+	CHECK_INT(book(new_patient(), "odd", "t-odd", at(when, sizeof when, tue, "09:25"), NULL, &st),
+		  FD_FAILED_PRECONDITION);
+	CHECK(strstr(st.message, "grid"));
+	CHECK_INT(book(new_patient(), "odd", "t-odd", at(when, sizeof when, tue, "09:20"), NULL, &st),
+		  FD_OK);
+	CHECK_INT(book(new_patient(), "odd", "t-odd", at(when, sizeof when, tue, "11:35"), NULL, &st),
+		  FD_OK);
+	CHECK_INT(slots("t-odd", "odd", tue, tue, first, sizeof first), 9);
+	CHECK_STR(first, at(want, sizeof want, tue, "09:05"));
+	CHECK_INT(book(new_patient(), "odd", "t-odd", at(when, sizeof when, tue, "09:05"), NULL, &st),
+		  FD_OK);
+	CHECK_INT(first_available("t-odd", "odd", tue, first, sizeof first), 1);
+	CHECK_STR(first, at(want, sizeof want, tue, "09:35"));
+}
+
 /* One hour a week (Wednesday 09:00): "first available" looks one local day
  * at a time up to the horizon; each booking pushes the answer a week
  * further (past the first week, past four weeks), and it is always the
@@ -1022,6 +1055,7 @@ TH_MAIN(TH_CASE(admin_data_is_saved_listed_and_checked),
 	TH_CASE(slots_follow_the_weekly_template_on_the_grid),
 	TH_CASE(booking_takes_a_slot_and_cancel_frees_it),
 	TH_CASE(buffers_keep_neighbouring_slots_free),
+	TH_CASE(a_window_off_the_hour_keeps_its_own_grid),
 	TH_CASE(first_available_widens_until_it_finds_the_earliest_slot),
 	TH_CASE(first_available_keeps_to_the_time_of_day),
 	TH_CASE(minimum_notice_and_horizon_limit_the_search),
