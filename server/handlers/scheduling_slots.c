@@ -1,6 +1,8 @@
 /*
- * Open-slot search. The rules live in one SQL function, open_slots()
- * (migrations/0003_scheduling.sql), which booking uses too, so a slot the
+ * Open-slot search. The rules live in one database function, open_slots()
+ * (migrations/0003_scheduling.sql; rooms held by offers 0010; computed in
+ * a cheaper order, in PL/pgSQL with a kept plan, 0012), which booking and
+ * the waitlist use too, so a slot the
  * search offers is exactly a slot a booking accepts. This file resolves the
  * request (type, location, providers, local date range, time of day) and
  * shapes the answer. "First available" is first_open_slot()
