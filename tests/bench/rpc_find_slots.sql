@@ -1,7 +1,8 @@
 -- pgbench: the statements of one Scheduling.FindSlots call as the load
 -- generator makes it (type follow-up, a random location, first available),
 -- in one transaction as frontdeskd runs them: statement timeout, session
--- check, resolving type, location and providers, then the one
+-- check, resolving type, location and providers (the statement the
+-- server builds for a type at a location, any provider), then the one
 -- first_open_slot() query the handler sends (from the location's today up
 -- to the type's horizon plus today; the function looks one local day at a
 -- time and stops at the first day with a free slot, so the script does
@@ -39,20 +40,16 @@ SELECT id AS session_id, staff_id, desk_id, username, display_name, roles, code,
 \gset
 WITH t AS (SELECT id, horizon_days FROM appointment_types
            WHERE active AND (code = :type::text OR id = CASE WHEN :type::text ~ '^[0-9]{1,18}$' THEN :type::text::bigint END))
- , l AS (SELECT id, time_zone FROM locations WHERE CASE WHEN (CASE WHEN :loc::int = 1 THEN 'main' ELSE 'bench-loc' || :loc END)::text IS NULL
-           THEN id = (SELECT min(id) FROM locations) ELSE code = (CASE WHEN :loc::int = 1 THEN 'main' ELSE 'bench-loc' || :loc END) END)
- , named AS (SELECT id FROM providers
-           WHERE code = NULL OR id = CASE WHEN NULL ~ '^[0-9]{1,18}$' THEN NULL::bigint END)
+ , l AS (SELECT id, time_zone FROM locations
+           WHERE code = (CASE WHEN :loc::int = 1 THEN 'main' ELSE 'bench-loc' || :loc END))
 SELECT (SELECT id FROM t) AS type_id, (SELECT id FROM l) AS location_id, (SELECT horizon_days FROM t) AS horizon,
-  NULL::text IS NULL OR EXISTS (SELECT 1 FROM named) AS provider_known,
+  true AS provider_known,
   (SELECT coalesce(array_agg(p.id ORDER BY p.id), '{}') FROM providers p
     WHERE p.active
       AND EXISTS (SELECT 1 FROM provider_types pt, t
                   WHERE pt.provider_id = p.id AND pt.type_id = t.id)
       AND EXISTS (SELECT 1 FROM provider_locations pl, l
-                  WHERE pl.provider_id = p.id AND pl.location_id = l.id)
-      AND (NULL::text IS NULL OR p.id IN (SELECT id FROM named))
-      AND (NULL::text IS NULL OR NULL = ANY (p.specialties))) AS providers,
+                  WHERE pl.provider_id = p.id AND pl.location_id = l.id)) AS providers,
   (SELECT (now() AT TIME ZONE time_zone)::date::text FROM l) AS today
 \gset
 \set days :horizon + 1
