@@ -1051,7 +1051,65 @@ static void the_server_exits_cleanly(void)
 	e2e_stop(&srv);
 }
 
+/* Which of the demo's providers at 'main' a consultation search offers
+ * over the next three weeks, as "smith,lee" flags; -1 on an error (its
+ * status in *code). */
+static int consult_offers(const char *provider, const char *specialty, bool *smith, bool *lee,
+			  int *code)
+{
+	Frontdesk__V1__FindSlotsRequest req = FRONTDESK__V1__FIND_SLOTS_REQUEST__INIT;
+	ProtobufCMessage *rep = NULL;
+	char from[11], to[11];
+	time_t now = time(NULL);
+	fd_status st;
+
+	strftime(from, sizeof from, "%Y-%m-%d", localtime(&(time_t){ now + 2 * 86400 }));
+	strftime(to, sizeof to, "%Y-%m-%d", localtime(&(time_t){ now + 23 * 86400 }));
+	req.type = "consult";
+	req.location = "main";
+	req.provider = (char *)provider;
+	req.specialty = (char *)specialty;
+	req.from_date = from;
+	req.to_date = to;
+	req.limit = 500;
+	*smith = *lee = false;
+	*code = tp_call(desk, SCHED_SVC, "FindSlots", &req.base, &rep, &st);
+	if (*code != FD_OK)
+		return -1;
+	Frontdesk__V1__FindSlotsReply *r = (void *)rep;
+	for (size_t k = 0; k < r->n_slots; k++) {
+		*smith = *smith || strcmp(r->slots[k]->provider, "smith") == 0;
+		*lee = *lee || strcmp(r->slots[k]->provider, "lee") == 0;
+	}
+	int n = (int)r->n_slots;
+	protobuf_c_message_free_unpacked(rep, NULL);
+	return n;
+}
+
+/* The search's statement names only the filters set (scheduling_slots.c):
+ * each combination of provider and specialty still filters. */
+static void slot_search_filters_by_provider_and_specialty(void)
+{
+	bool smith, lee;
+	int code;
+
+	CHECK(up());
+	CHECK(consult_offers("", "", &smith, &lee, &code) > 0);
+	CHECK(smith && lee);
+	CHECK(consult_offers("", "pediatrics", &smith, &lee, &code) > 0);
+	CHECK(!smith && lee);
+	CHECK(consult_offers("smith", "", &smith, &lee, &code) > 0);
+	CHECK(smith && !lee);
+	CHECK(consult_offers("lee", "family_medicine", &smith, &lee, &code) > 0);
+	CHECK(!smith && lee);
+	CHECK_INT(consult_offers("smith", "pediatrics", &smith, &lee, &code), 0);
+	CHECK_INT(consult_offers("", "dermatology", &smith, &lee, &code), 0);
+	CHECK_INT(consult_offers("nobody-by-that-code", "", &smith, &lee, &code), -1);
+	CHECK_INT(code, FD_NOT_FOUND);
+}
+
 TH_MAIN(TH_CASE(admin_data_is_saved_listed_and_checked),
+	TH_CASE(slot_search_filters_by_provider_and_specialty),
 	TH_CASE(slots_follow_the_weekly_template_on_the_grid),
 	TH_CASE(booking_takes_a_slot_and_cancel_frees_it),
 	TH_CASE(buffers_keep_neighbouring_slots_free),
