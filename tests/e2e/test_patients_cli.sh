@@ -41,6 +41,8 @@ expect "missing --dob is a usage error (64)" 64 "$desk" patient add --family Doe
 # --- search, update, history, merge ---------------------------------------
 expect "patient find with typos" 0 "$desk" --json patient find --name "Jonh Smtih"
 json_check "Jonh Smtih finds John Smith first" 'd["patients"][0]["given_name"] == "John" and d["patients"][0]["family_name"] == "Smith"'
+expect "patient find with the space dropped" 0 "$desk" --json patient find --name "johnsmith"
+json_check "johnsmith finds John Smith first" 'd["patients"][0]["given_name"] == "John" and d["patients"][0]["family_name"] == "Smith"'
 expect "patient find by phone in any format" 0 "$desk" --json patient find --phone "617.555.0142"
 json_check "the phone search finds the patient" "$pid in [p['id'] for p in d['patients']]"
 expect "patient update" 0 "$desk" --json patient update --id "$pid" --email "minh@example.org" --version 1
