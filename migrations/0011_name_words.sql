@@ -149,6 +149,34 @@ BEGIN
 END
 $$;
 
+-- The rarest typed word's set: the typed word as typed, if anybody
+-- carries it, else its near words (near_sets, as text, in the same
+-- order); the one the fewest patients carry wins. A word carried as typed
+-- beats one met only through its near words ("Noah Nosa": the 37 Nosas,
+-- not every near spelling). NULL when nobody carries any.
+CREATE FUNCTION name_words_rarest(typed_words text[], near_sets text[]) RETURNS text[]
+LANGUAGE plpgsql STABLE STRICT AS $$
+DECLARE
+  rarest  text[];
+  fewest  bigint;
+  carried bigint;
+  words   text[];
+BEGIN
+  FOR pass IN 1 .. 2 LOOP
+    FOR i IN 1 .. cardinality(typed_words) LOOP
+      words := CASE pass WHEN 1 THEN ARRAY[typed_words[i]] ELSE near_sets[i]::text[] END;
+      carried := name_words_carried(words);
+      IF carried > 0 AND (fewest IS NULL OR carried < fewest) THEN
+        fewest := carried;
+        rarest := words;
+      END IF;
+    END LOOP;
+    EXIT WHEN rarest IS NOT NULL;
+  END LOOP;
+  RETURN rarest;
+END
+$$;
+
 -- A typed word that is two registered words run together ("mariabode",
 -- the space dropped): the two words, split where both halves are
 -- registered as they are (a word of two letters at least each side),
@@ -203,8 +231,6 @@ DECLARE
   near2   text[];
   near3   text[];
   rarest  text[];
-  fewest  bigint;
-  carried bigint;
   word    text;
   threshold text;
 BEGIN
@@ -236,52 +262,19 @@ BEGIN
   END IF;
 
   IF cardinality(near1) > 0 AND cardinality(near2) > 0 AND cardinality(near3) > 0 THEN
-    RETURN QUERY
-      SELECT p.id,
-             round((similarity(patient_plain_name(p.given_name || ' ' || p.family_name), typed)
-                    + similarity(p.search_anagram, anagram))::numeric, 4) AS score
-        FROM patients p
-       WHERE patient_name_words(p.given_name, p.family_name, p.preferred_name) && near1
-         AND patient_name_words(p.given_name, p.family_name, p.preferred_name) && near2
-         AND patient_name_words(p.given_name, p.family_name, p.preferred_name) && near3
-         AND (p_dob IS NULL OR p.date_of_birth = p_dob)
-         AND (p_phone IS NULL OR p.phone_e164 = p_phone OR p.phone2_e164 = p_phone)
-         AND (p_mrn IS NULL OR p.mrn = upper(p_mrn))
-         AND (p_include_merged OR p.merged_into IS NULL)
-       ORDER BY 2 DESC, p.family_name, p.given_name, p.id
-       LIMIT p_limit;
-    IF FOUND THEN
-      RETURN;
-    END IF;
-
-    IF cardinality(typed_words) > 1 THEN
-      -- Nobody has them all: the rarest typed word alone. (With one typed
-      -- word that is the same question: straight on to the trigrams.)
-      -- A typed word carried as typed beats one met only through its
-      -- near words ("Noah Nosa": the 37 Nosas, not every near spelling).
-      FOREACH word IN ARRAY typed_words LOOP
-        carried := name_words_carried(ARRAY[word]);
-        IF carried > 0 AND (fewest IS NULL OR carried < fewest) THEN
-          fewest := carried;
-          rarest := ARRAY[word];
-        END IF;
-      END LOOP;
-      IF rarest IS NULL THEN
-        FOR i IN 1 .. cardinality(typed_words) LOOP
-          near := near_sets[i]::text[];
-          carried := name_words_carried(near);
-          IF carried > 0 AND (fewest IS NULL OR carried < fewest) THEN
-            fewest := carried;
-            rarest := near;
-          END IF;
-        END LOOP;
-      END IF;
+    -- Every typed word; when nobody carries them all, the rarest typed
+    -- word alone: the same query with its words in all three places.
+    -- (With one typed word that is the same question: straight on to
+    -- the trigrams.)
+    LOOP
       RETURN QUERY
         SELECT p.id,
                round((similarity(patient_plain_name(p.given_name || ' ' || p.family_name), typed)
                       + similarity(p.search_anagram, anagram))::numeric, 4) AS score
           FROM patients p
-         WHERE patient_name_words(p.given_name, p.family_name, p.preferred_name) && rarest
+         WHERE patient_name_words(p.given_name, p.family_name, p.preferred_name) && near1
+           AND patient_name_words(p.given_name, p.family_name, p.preferred_name) && near2
+           AND patient_name_words(p.given_name, p.family_name, p.preferred_name) && near3
            AND (p_dob IS NULL OR p.date_of_birth = p_dob)
            AND (p_phone IS NULL OR p.phone_e164 = p_phone OR p.phone2_e164 = p_phone)
            AND (p_mrn IS NULL OR p.mrn = upper(p_mrn))
@@ -291,7 +284,13 @@ BEGIN
       IF FOUND THEN
         RETURN;
       END IF;
-    END IF;
+      EXIT WHEN rarest IS NOT NULL OR cardinality(typed_words) = 1;
+      rarest := name_words_rarest(typed_words, near_sets);
+      EXIT WHEN rarest IS NULL;
+      near1 := rarest;
+      near2 := rarest;
+      near3 := rarest;
+    END LOOP;
   END IF;
 
   FOREACH threshold IN ARRAY ARRAY['0.7', '0.6', '0.3'] LOOP
