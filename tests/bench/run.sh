@@ -57,6 +57,7 @@ if ((quick)); then
 	curve_desks=(1 4 16)
 	search_sizes=(10000 100000)
 	pgbench_scale=1
+	warmup=1
 else
 	seconds=${BENCH_SECONDS:-30}
 	step=${BENCH_STEP_SECONDS:-10}
@@ -65,6 +66,7 @@ else
 	curve_desks=(1 4 16 64)
 	search_sizes=(10000 100000 1000000)
 	pgbench_scale=10
+	warmup=3
 fi
 locations=3
 providers=30
@@ -230,7 +232,7 @@ fi
 # A few seconds of the mix first, not reported: every worker connection
 # prepares its statements and fills its caches, as on any morning after
 # the first patients.
-run_loadgen warm-up "$desks" 3
+run_loadgen warm-up "$desks" "$warmup"
 run_loadgen mix "$desks" "$seconds"
 
 # Each measured RPC alone, then pgbench with the same statements.
@@ -251,19 +253,21 @@ done
 route_max=$(sql_value "SELECT max(id) FROM patients")
 route_min=$((route_max - route_patients + 1))
 run_loadgen "only-Phone.Route" "$desks" "$step" --only Phone.Route --patients "$route_min:$route_max"
-# Each script at the desks' concurrency, and at the server's own database
-# concurrency (one connection per worker): PostgreSQL on few cores often
-# does more with fewer connections, and the server only ever uses that
-# many. The ratio is taken against the better of the two.
+# Each script at the desks' concurrency (the issue's definition of the
+# ratio: the same statements at the same concurrency), and at the server's
+# own database concurrency (one connection per worker): PostgreSQL on few
+# cores often does more with fewer connections, and the server only ever
+# uses that many. Both ratios are reported: against the run at the same
+# concurrency, and against the better of the two (the stricter figure).
 script_vars=(-D patients_max="$(sql_value 'SELECT max(id) FROM patients')"
 	-D patients_min="$(sql_value 'SELECT min(id) FROM patients')"
 	-D "providers=$providers" -D "locations=$locations" -D type=follow-up
 	-D "route_min=$route_min" -D "route_patients=$route_patients")
-# Quick mode keeps only the workers' concurrency (on 2 cores it was the
-# better one for most scripts), so the whole run stays under a minute.
+# Quick mode keeps only the desks' concurrency, so the whole run stays
+# under a minute.
 for script in get_patient find_patients find_slots book route; do
-	((quick)) || pgbench_run "$script" "$desks" "${script_vars[@]}" -f "$bench/rpc_$script.sql" frontdesk
-	pgbench_run "$script-pool" "$workers" "${script_vars[@]}" -f "$bench/rpc_$script.sql" frontdesk
+	pgbench_run "$script" "$desks" "${script_vars[@]}" -f "$bench/rpc_$script.sql" frontdesk
+	((quick)) || pgbench_run "$script-pool" "$workers" "${script_vars[@]}" -f "$bench/rpc_$script.sql" frontdesk
 done
 say "pgbench select-only: initialising scale $pgbench_scale"
 "$pgbench" -i -q -s "$pgbench_scale" pgbench >"$work/pgbench-init.txt" 2>&1
@@ -308,7 +312,8 @@ jq -n \
 	--argjson route_patients "$route_patients" --argjson route_rules "$route_rules" \
 	--slurpfile runs <(cat "$runs"/*.json) '
 	def rpc(run; name): ($runs[] | select(.label == run) | .rpcs[name]) // {};
-	def pg(name): [$runs[] | select(.script == name)] | max_by(.tps) // {};
+	def pg(name): [$runs[] | select(.script == name and .clients == $desks)] | first // {};
+	def pg_best(name): [$runs[] | select(.script == name)] | max_by(.tps) // {};
 	def ratio(a; b): if (b // 0) > 0 then ((a // 0) / b * 1000 | round) / 1000 else null end;
 	{
 	  when: $when, host: $host, cores: $cores, quick: ($quick == 1),
@@ -334,6 +339,18 @@ jq -n \
 	    get_patient_vs_select_only: ratio(rpc("only-Patients.GetPatient"; "Patients.GetPatient").calls_per_s;
 	                                      pg("select-only").tps)
 	  },
+	  ratios_vs_best_pgbench: (if $quick == 1 then null else {
+	    get_patient_vs_pgbench: ratio(rpc("only-Patients.GetPatient"; "Patients.GetPatient").calls_per_s;
+	                                  pg_best("get_patient").tps),
+	    find_patients_vs_pgbench: ratio(rpc("only-Patients.FindPatients"; "Patients.FindPatients").calls_per_s;
+	                                    pg_best("find_patients").tps),
+	    find_slots_vs_pgbench: ratio(rpc("only-Scheduling.FindSlots"; "Scheduling.FindSlots").calls_per_s;
+	                                 pg_best("find_slots").tps),
+	    book_vs_pgbench: ratio(rpc("only-Scheduling.Book"; "Scheduling.Book").calls_per_s;
+	                           pg_best("book").tps),
+	    route_vs_pgbench: ratio(rpc("only-Phone.Route"; "Phone.Route").calls_per_s;
+	                            pg_best("route").tps)
+	  } end),
 	  single_rpc: [$runs[] | select(.label // "" | startswith("only-"))],
 	  one_desk: [$runs[] | select(.label // "" | startswith("alone-"))
 	             | .rpcs | to_entries[] | {rpc: .key, calls_per_s: .value.calls_per_s,
@@ -383,13 +400,15 @@ jq -r '
 	(.pgbench[] | "  pgbench \(.name | pad(18)) \(.clients | lpad(3)) clients \(f(.tps) | lpad(9)) tps, \(f(.latency_avg_ms)) ms average, \(.failed) failed"),
 	"  nng echo \("\(.echo.request_bytes)/\(.echo.reply_bytes) B" | pad(17)) \(.echo.clients | lpad(3)) clients \(f(.echo.per_s) | lpad(9)) round trips/s, p99 \(f(.echo.p99_ms)) ms",
 	"",
-	"Ratios, RPC alone / the better pgbench run of its statements [goal]:",
-	"  Health.Ping / nng echo              \(pct(.ratios.health_vs_echo) | lpad(7))  [>= 50%]",
-	"  GetPatient / pgbench same SQL       \(pct(.ratios.get_patient_vs_pgbench) | lpad(7))  [>= 60%]",
-	"  Book / pgbench same SQL             \(pct(.ratios.book_vs_pgbench) | lpad(7))  [>= 75%]",
-	"  FindSlots / pgbench same SQL        \(pct(.ratios.find_slots_vs_pgbench) | lpad(7))  [>= 90%]",
-	"  FindPatients / pgbench same SQL     \(pct(.ratios.find_patients_vs_pgbench) | lpad(7))  [>= 90%]",
-	"  Phone.Route / pgbench same SQL      \(pct(.ratios.route_vs_pgbench) | lpad(7))",
+	"Ratios, RPC alone / pgbench running its statements [goal]; first at the same concurrency",
+	"(\(.desks) clients, the issue'"'"'s definition), then against the better of that and the",
+	"server'"'"'s own database concurrency (the stricter figure; - in quick mode):",
+	"  Health.Ping / nng echo              \(pct(.ratios.health_vs_echo) | lpad(7))           [>= 50%]",
+	"  GetPatient / pgbench same SQL       \(pct(.ratios.get_patient_vs_pgbench) | lpad(7))  \(pct(.ratios_vs_best_pgbench.get_patient_vs_pgbench) | lpad(7))  [>= 60%]",
+	"  Book / pgbench same SQL             \(pct(.ratios.book_vs_pgbench) | lpad(7))  \(pct(.ratios_vs_best_pgbench.book_vs_pgbench) | lpad(7))  [>= 75%]",
+	"  FindSlots / pgbench same SQL        \(pct(.ratios.find_slots_vs_pgbench) | lpad(7))  \(pct(.ratios_vs_best_pgbench.find_slots_vs_pgbench) | lpad(7))  [>= 90%]",
+	"  FindPatients / pgbench same SQL     \(pct(.ratios.find_patients_vs_pgbench) | lpad(7))  \(pct(.ratios_vs_best_pgbench.find_patients_vs_pgbench) | lpad(7))  [>= 90%]",
+	"  Phone.Route / pgbench same SQL      \(pct(.ratios.route_vs_pgbench) | lpad(7))  \(pct(.ratios_vs_best_pgbench.route_vs_pgbench) | lpad(7))",
 	"  GetPatient / pgbench select-only    \(pct(.ratios.get_patient_vs_select_only) | lpad(7))",
 	"",
 	"Call routing, Phone.Route alone at \(.desks) callers over \(.call_routing.patients) patients'"'"' phones and \(.call_routing.rules) rules: \(f(.call_routing.decisions_per_s)) decisions/s, p50 \(f(.call_routing.p50_ms)) ms, p99 \(f(.call_routing.p99_ms)) ms",
