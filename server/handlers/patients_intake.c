@@ -294,33 +294,8 @@ int handle_intake_complete_form(fd_ctx *ctx, const ProtobufCMessage *in, Protobu
 
 /* --- Readiness ------------------------------------------------------- */
 
-struct gaps {
-	Frontdesk__V1__ReadinessGap **items;
-	size_t n, cap;
-};
-
-static int add_gap(fd_ctx *ctx, struct gaps *g, const char *kind, const char *detail)
-{
-	Frontdesk__V1__ReadinessGap *gap = fd_arena_alloc(ctx->arena, sizeof *gap);
-
-	if (!gap)
-		return PAT_NOMEM(ctx);
-	if (g->n == g->cap) {
-		size_t cap = g->cap ? g->cap * 2 : 8;
-		Frontdesk__V1__ReadinessGap **items = fd_arena_alloc(ctx->arena, cap * sizeof *items);
-		if (!items)
-			return PAT_NOMEM(ctx);
-		if (g->n)
-			memcpy(items, g->items, g->n * sizeof *items);
-		g->items = items;
-		g->cap = cap;
-	}
-	frontdesk__v1__readiness_gap__init(gap);
-	gap->kind = (char *)kind;
-	gap->detail = fd_arena_strdup(ctx->arena, detail ? detail : "");
-	g->items[g->n++] = gap;
-	return FD_OK;
-}
+/* The gaps themselves are patient_readiness_gaps() (migration 0014), the
+ * one definition check-in and the board's look ahead share. */
 
 /* The appointment's patient, when asked by appointment. */
 static int patient_of_appointment(fd_ctx *ctx, int64_t appointment_id, int64_t *patient_id)
@@ -345,28 +320,9 @@ static int patient_of_appointment(fd_ctx *ctx, int64_t appointment_id, int64_t *
 	return FD_OK;
 }
 
-static int form_gaps(fd_ctx *ctx, int64_t patient_id, struct gaps *g)
-{
-	Frontdesk__V1__FormStatus **list;
-	size_t n;
-
-	if (load_status(ctx, patient_id, true, NULL, &list, &n) != FD_OK)
-		return ctx->status.code;
-	for (size_t i = 0; i < n; i++) {
-		const char *state = list[i]->state;
-		const char *kind = strcmp(state, "missing") == 0	    ? "form_missing"
-				   : strcmp(state, "expired") == 0	    ? "form_expired"
-				   : strcmp(state, "outdated_version") == 0 ? "form_outdated"
-									    : NULL;
-		if (kind && add_gap(ctx, g, kind, list[i]->form->code) != FD_OK)
-			return ctx->status.code;
-	}
-	return FD_OK;
-}
-
-/* Insurance: none active → missing; each active policy past its end date
- * → expired; each current one not verified within `days` → not verified. */
-static int insurance_gaps(fd_ctx *ctx, int64_t patient_id, uint32_t days, struct gaps *g)
+/* The gaps of one patient, in the desk's order, into rep. */
+static int load_gaps(fd_ctx *ctx, int64_t patient_id, uint32_t days,
+		     Frontdesk__V1__ReadinessReply *rep)
 {
 	db_params p;
 	PGresult *r;
@@ -374,32 +330,34 @@ static int insurance_gaps(fd_ctx *ctx, int64_t patient_id, uint32_t days, struct
 	dbp_init(&p);
 	dbp_int(&p, patient_id);
 	dbp_int(&p, days);
+	/* One row even with no gaps: it also says whether balances exist
+	 * (patient_balance_due()). */
 	r = db_query(ctx,
-		     "SELECT priority,"
-		     " effective_until IS NOT NULL AND effective_until < current_date,"
-		     " effective_from > current_date,"
-		     " last_verified_at IS NULL OR last_verified_at < now() - $2 * interval '1 day'"
-		     " FROM insurance_policies WHERE patient_id = $1 AND active"
-		     " ORDER BY array_position(ARRAY['primary','secondary','tertiary'], priority)",
+		     "SELECT to_regclass('patient_balances') IS NOT NULL, g.kind, g.detail"
+		     " FROM (SELECT 1) one"
+		     " LEFT JOIN LATERAL patient_readiness_gaps(ARRAY[$1::bigint], $2) g ON true"
+		     " ORDER BY g.ord",
 		     &p);
 	if (!r)
 		return ctx->status.code;
-	int n = PQntuples(r), current = 0, expired = 0, rc = FD_OK;
-	for (int i = 0; i < n && rc == FD_OK; i++) {
-		const char *priority = PQgetvalue(r, i, 0);
-		if (db_bool(r, i, 1)) {
-			expired++;
-			rc = add_gap(ctx, g, "insurance_expired", priority);
-		} else if (!db_bool(r, i, 2)) { /* one starting later is no cover today */
-			current++;
-			if (db_bool(r, i, 3))
-				rc = add_gap(ctx, g, "insurance_not_verified", priority);
-		}
+	int n = PQntuples(r), gaps = n > 0 && !PQgetisnull(r, 0, 1) ? n : 0;
+	rep->balance_checked = n > 0 && db_bool(r, 0, 0);
+	rep->gaps = pat_array(ctx, (size_t)gaps, sizeof *rep->gaps);
+	for (int i = 0; rep->gaps && i < gaps; i++) {
+		Frontdesk__V1__ReadinessGap *g = fd_arena_alloc(ctx->arena, sizeof *g);
+		if (!g)
+			break;
+		frontdesk__v1__readiness_gap__init(g);
+		g->kind = db_str(ctx->arena, r, i, 1);
+		g->detail = db_str(ctx->arena, r, i, 2);
+		if (!g->kind || !g->detail)
+			break;
+		rep->gaps[rep->n_gaps++] = g;
 	}
 	PQclear(r);
-	if (rc == FD_OK && current == 0 && expired == 0)
-		rc = add_gap(ctx, g, "insurance_missing", n ? "no policy covers today" : "");
-	return rc;
+	if (rep->n_gaps != (size_t)gaps)
+		return PAT_NOMEM(ctx);
+	return FD_OK;
 }
 
 int handle_intake_readiness(fd_ctx *ctx, const ProtobufCMessage *in, ProtobufCMessage **out)
@@ -409,9 +367,6 @@ int handle_intake_readiness(fd_ctx *ctx, const ProtobufCMessage *in, ProtobufCMe
 	uint32_t days = req->verified_within_days ? req->verified_within_days
 						  : DEFAULT_VERIFIED_WITHIN_DAYS;
 	int64_t patient_id = req->patient_id;
-	struct gaps g = { 0 };
-	db_params p;
-	PGresult *r;
 
 	if (!rep)
 		return PAT_NOMEM(ctx);
@@ -433,31 +388,10 @@ int handle_intake_readiness(fd_ctx *ctx, const ProtobufCMessage *in, ProtobufCMe
 	fd_ctx_audit(ctx, patient_id > 0 ? patient_id : 0, pat_subject(ctx, patient_id));
 	if (pat_require_active_patient(ctx, patient_id) != FD_OK)
 		return ctx->status.code;
-	dbp_init(&p);
-	dbp_int(&p, patient_id);
-	r = db_query(ctx,
-		     "SELECT interpreter_needed, coalesce(preferred_language, ''),"
-		     " patient_balance_due(id) FROM patients WHERE id = $1",
-		     &p);
-	if (!r)
-		return ctx->status.code;
-	bool interpreter = db_bool(r, 0, 0);
-	char *language = db_str(ctx->arena, r, 0, 1);
-	rep->balance_checked = !PQgetisnull(r, 0, 2);
-	int64_t due = db_int(r, 0, 2);
-	PQclear(r);
-	if (form_gaps(ctx, patient_id, &g) != FD_OK ||
-	    insurance_gaps(ctx, patient_id, days, &g) != FD_OK)
-		return ctx->status.code;
-	if (due > 0 &&
-	    add_gap(ctx, &g, "balance_due", fd_arena_printf(ctx->arena, "%lld", (long long)due)))
-		return ctx->status.code;
-	if (interpreter && add_gap(ctx, &g, "interpreter_needed", language))
+	if (load_gaps(ctx, patient_id, days, rep) != FD_OK)
 		return ctx->status.code;
 	rep->patient_id = patient_id;
-	rep->gaps = g.items;
-	rep->n_gaps = g.n;
-	rep->ready = g.n == 0;
+	rep->ready = rep->n_gaps == 0;
 	*out = &rep->base;
 	return FD_OK;
 }

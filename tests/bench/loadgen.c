@@ -455,6 +455,9 @@ static void do_waiting_room(struct desk *d)
 
 	random_location(d, location, sizeof location);
 	req.location = location;
+	/* As the console asks for it: with who is expected in the next
+	 * four hours (client/console/console.h, CONSOLE_EXPECTED_MIN). */
+	req.expected_within_min = 240;
 	timed_call(d, OP_WAITING_ROOM, &req.base, &frontdesk__v1__board_reply__descriptor, NULL);
 }
 

@@ -634,6 +634,7 @@ static void the_board_lists_who_is_expected_with_their_readiness_gaps(void)
 	int64_t here = appointment(ready_patient("ExpHere", 0), 10, "booked");
 	int64_t late = appointment(ready_patient("ExpLate", 0), -20, "booked");
 	int64_t gone = appointment(ready_patient("ExpGone", 0), 20, "cancelled");
+	int64_t past = appointment(ready_patient("ExpPast", 0), -90, "booked");
 	CHECK(check_in(desk, here, NULL, false, &st) > 0);
 
 	Frontdesk__V1__BoardRequest req = FRONTDESK__V1__BOARD_REQUEST__INIT;
@@ -652,6 +653,7 @@ static void the_board_lists_who_is_expected_with_their_readiness_gaps(void)
 	CHECK_INT(expected_at(b, later), -1);			      /* beyond 120 minutes */
 	CHECK_INT(expected_at(b, here), -1);			      /* already arrived */
 	CHECK_INT(expected_at(b, gone), -1);			      /* cancelled */
+	CHECK_INT(expected_at(b, past), -1); /* past the no-show window (60 min) */
 	if (i_ready >= 0 && i_gaps >= 0 && i_late >= 0) {
 		const Frontdesk__V1__ExpectedPatient *r = b->expected[i_ready], *g = b->expected[i_gaps];
 		CHECK(r->ready);
@@ -666,10 +668,14 @@ static void the_board_lists_who_is_expected_with_their_readiness_gaps(void)
 		CHECK(b->expected[i_late]->minutes_until < 0);
 	}
 	drop(rep);
-	/* Readiness read for the board is a patient-data access: audited. */
-	CHECK(scalar("SELECT count(*) FROM audit_log WHERE method LIKE '%%Checkin/Board'"
-		     " AND patient_id = (SELECT patient_id FROM appointments WHERE id = %lld)",
-		     gaps) >= 1);
+	/* Every expected patient shown (with readiness read for them) is a
+	 * patient-data access: each audited, not only the last one asked. */
+	const int64_t shown[] = { ready, gaps, late };
+	for (size_t k = 0; k < sizeof shown / sizeof shown[0]; k++)
+		CHECK_MSG(scalar("SELECT count(*) FROM audit_log WHERE method LIKE '%%Checkin/Board'"
+				 " AND patient_id = (SELECT patient_id FROM appointments WHERE id = %lld)",
+				 shown[k]) >= 1,
+			  "expected appointment %lld: its patient was not audited", (long long)shown[k]);
 	req.expected_within_min = 721;
 	CHECK_INT(call(desk, "Board", &req.base, &rep, &st), FD_INVALID_ARGUMENT);
 }
