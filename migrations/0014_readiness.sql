@@ -9,7 +9,7 @@
 -- Readiness call, check-in and the board share (so they never disagree).
 --
 -- Rows: one per gap, in the order the desk shows them within a patient:
--- required forms in use (by code: form_missing, form_outdated,
+-- required forms in use (patient_form_states(), by code: form_missing, form_outdated,
 -- form_expired), then each active policy (by priority: insurance_expired,
 -- insurance_not_verified), then insurance_missing, balance_due,
 -- interpreter_needed. `ord` orders a patient's rows. Unknown ids give no
@@ -17,6 +17,49 @@
 -- Balances are read from patient_balances (0005) directly, for all the
 -- patients at once: patient_balance_due() looks the view up by name with a
 -- dynamic EXECUTE, planned again on every call (95 us a patient).
+
+-- The version of each form in use today: the latest version whose dates
+-- cover today. One definition for the desk's form list, completing a
+-- form, and form states below.
+CREATE VIEW intake_forms_in_use AS
+  SELECT DISTINCT ON (f.code) f.*
+    FROM intake_forms f
+   WHERE f.in_use_from <= current_date
+     AND (f.in_use_until IS NULL OR f.in_use_until >= current_date)
+   ORDER BY f.code, f.version DESC;
+
+-- Each form in use today (its latest version) against each patient's latest
+-- completion of any of its versions: missing, outdated_version, expired
+-- (by the validity of the version completed) or complete. The one
+-- definition of a form's state, for IntakeStatus (server/handlers/
+-- patients_intake.c) and readiness below. A single SELECT in SQL, so
+-- PostgreSQL inlines it into the calling statement and keeps that
+-- statement's plan.
+CREATE FUNCTION patient_form_states(pids bigint[])
+RETURNS TABLE (patient_id bigint, form_id bigint, code text, required boolean, state text,
+               completion_id bigint, completed_at timestamptz, completed_version integer,
+               expires_at timestamptz)
+LANGUAGE sql STABLE AS $$
+  WITH cur AS (SELECT u.id, u.code, u.version, u.required FROM intake_forms_in_use u),
+  last AS (
+    SELECT DISTINCT ON (c.patient_id, f.code) c.patient_id, f.code, c.id, c.completed_at,
+           f.version, f.valid_days
+      FROM intake_completions c
+      JOIN intake_forms f ON f.id = c.form_id
+     WHERE c.patient_id = ANY (pids)
+     ORDER BY c.patient_id, f.code, c.completed_at DESC, c.id DESC)
+  SELECT p.id, cur.id, cur.code, cur.required,
+         CASE WHEN last.id IS NULL THEN 'missing'
+              WHEN last.version < cur.version THEN 'outdated_version'
+              WHEN last.valid_days IS NOT NULL
+               AND last.completed_at + last.valid_days * interval '1 day' < now()
+              THEN 'expired' ELSE 'complete' END,
+         last.id, last.completed_at, last.version,
+         last.completed_at + last.valid_days * interval '1 day'
+    FROM (SELECT DISTINCT unnest(pids)) p(id)
+   CROSS JOIN cur
+    LEFT JOIN last ON last.patient_id = p.id AND last.code = cur.code
+$$;
 
 CREATE FUNCTION patient_readiness_gaps(pids bigint[], verified_within_days integer)
 RETURNS TABLE (patient_id bigint, ord integer, kind text, detail text)
@@ -36,33 +79,16 @@ BEGIN
     SELECT pa.id, pa.interpreter_needed, coalesce(pa.preferred_language, '') AS language
       FROM patients pa
      WHERE pa.id = ANY (pids)),
-  -- The version of each required form in use today.
-  cur AS (
-    SELECT DISTINCT ON (f.code) f.code, f.version, f.required
-      FROM intake_forms f
-     WHERE f.in_use_from <= current_date
-       AND (f.in_use_until IS NULL OR f.in_use_until >= current_date)
-     ORDER BY f.code, f.version DESC),
-  -- Each patient's latest completion of any version of each form.
-  last AS (
-    SELECT DISTINCT ON (c.patient_id, f.code) c.patient_id, f.code, f.version, f.valid_days,
-           c.completed_at
-      FROM intake_completions c
-      JOIN intake_forms f ON f.id = c.form_id
-     WHERE c.patient_id = ANY (pids)
-     ORDER BY c.patient_id, f.code, c.completed_at DESC, c.id DESC),
   forms AS (
-    SELECT pat.id, row_number() OVER (PARTITION BY pat.id ORDER BY cur.code)::integer AS n,
-           CASE WHEN last.version IS NULL THEN 'form_missing'
-                WHEN last.version < cur.version THEN 'form_outdated'
-                WHEN last.valid_days IS NOT NULL
-                 AND last.completed_at + last.valid_days * interval '1 day' < now()
-                THEN 'form_expired' END AS kind,
-           cur.code AS detail
-      FROM pat
-     CROSS JOIN cur
-      LEFT JOIN last ON last.patient_id = pat.id AND last.code = cur.code
-     WHERE cur.required),
+    SELECT fs.patient_id AS id,
+           row_number() OVER (PARTITION BY fs.patient_id ORDER BY fs.code)::integer AS n,
+           CASE fs.state WHEN 'missing' THEN 'form_missing'
+                         WHEN 'outdated_version' THEN 'form_outdated'
+                         WHEN 'expired' THEN 'form_expired' END AS kind,
+           fs.code AS detail
+      FROM patient_form_states(pids) fs
+      JOIN pat ON pat.id = fs.patient_id
+     WHERE fs.required),
   pol AS (
     SELECT ip.patient_id AS id, ip.priority,
            row_number() OVER (PARTITION BY ip.patient_id

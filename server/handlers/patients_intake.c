@@ -30,12 +30,9 @@ int handle_intake_readiness(fd_ctx *ctx, const ProtobufCMessage *in, ProtobufCMe
 	PAT_DATE(f ".in_use_from") ", " PAT_DATE(f ".in_use_until") ","          \
 	" " f ".questions::text"
 
-/* The version of each form in use today. */
-#define FORMS_IN_USE                                                            \
-	"SELECT DISTINCT ON (code) * FROM intake_forms"                          \
-	" WHERE in_use_from <= current_date"                                     \
-	"   AND (in_use_until IS NULL OR in_use_until >= current_date)"          \
-	" ORDER BY code, version DESC"
+/* The version of each form in use today (a view, migration 0014, shared
+ * with readiness). */
+#define FORMS_IN_USE "SELECT * FROM intake_forms_in_use"
 
 static Frontdesk__V1__IntakeForm *form_from_row(fd_ctx *ctx, const PGresult *r, int row, int at)
 {
@@ -156,11 +153,11 @@ int handle_intake_list_forms(fd_ctx *ctx, const ProtobufCMessage *in, ProtobufCM
 
 /* --- IntakeStatus ---------------------------------------------------- */
 
-/* Each form in use (only required ones when `required_only`, or only
- * `code` when not NULL) with the patient's latest completion of any of its
- * versions, and the state that gives. Expiry follows the validity of the
- * version completed. */
-static int load_status(fd_ctx *ctx, int64_t patient_id, bool required_only, const char *code,
+/* Each form in use (only `code` when not NULL) with the patient's latest
+ * completion of any of its versions, and the state that gives. Expiry
+ * follows the validity of the version completed; readiness applies the same
+ * rules to the required forms (patient_readiness_gaps(), migration 0014). */
+static int load_status(fd_ctx *ctx, int64_t patient_id, const char *code,
 		       Frontdesk__V1__FormStatus ***list, size_t *n)
 {
 	db_params p;
@@ -168,26 +165,15 @@ static int load_status(fd_ctx *ctx, int64_t patient_id, bool required_only, cons
 
 	dbp_init(&p);
 	dbp_int(&p, patient_id);
-	dbp_bool(&p, required_only);
 	dbp_text(&p, code);
 	r = db_query(ctx,
-		     "WITH cur AS (" FORMS_IN_USE "),"
-		     " last AS (SELECT DISTINCT ON (f.code) f.code, c.id, c.completed_at,"
-		     "   f.version, f.valid_days FROM intake_completions c"
-		     "   JOIN intake_forms f ON f.id = c.form_id WHERE c.patient_id = $1"
-		     "   ORDER BY f.code, c.completed_at DESC, c.id DESC)"
-		     " SELECT" FORM_COLUMNS("cur") ","
-		     " CASE WHEN last.id IS NULL THEN 'missing'"
-		     "      WHEN last.version < cur.version THEN 'outdated_version'"
-		     "      WHEN last.valid_days IS NOT NULL AND"
-		     "           last.completed_at + last.valid_days * interval '1 day' < now()"
-		     "      THEN 'expired' ELSE 'complete' END,"
-		     " " PAT_MS("last.completed_at") ", coalesce(last.version, 0),"
-		     " " PAT_MS("last.completed_at + last.valid_days * interval '1 day'") ","
-		     " coalesce(last.id, 0)"
-		     " FROM cur LEFT JOIN last ON last.code = cur.code"
-		     " WHERE (cur.required OR NOT $2) AND ($3::text IS NULL OR cur.code = $3)"
-		     " ORDER BY cur.code",
+		     "SELECT" FORM_COLUMNS("f") ", s.state,"
+		     " " PAT_MS("s.completed_at") ", coalesce(s.completed_version, 0),"
+		     " " PAT_MS("s.expires_at") ", coalesce(s.completion_id, 0)"
+		     " FROM patient_form_states(ARRAY[$1::bigint]) s"
+		     " JOIN intake_forms f ON f.id = s.form_id"
+		     " WHERE $2::text IS NULL OR s.code = $2"
+		     " ORDER BY s.code",
 		     &p);
 	if (!r)
 		return ctx->status.code;
@@ -229,7 +215,7 @@ int handle_intake_status(fd_ctx *ctx, const ProtobufCMessage *in, ProtobufCMessa
 	fd_ctx_audit(ctx, req->patient_id > 0 ? req->patient_id : 0,
 		     pat_subject(ctx, req->patient_id));
 	if (pat_require_patient(ctx, req->patient_id) != FD_OK ||
-	    load_status(ctx, req->patient_id, false, NULL, &rep->forms, &rep->n_forms) != FD_OK)
+	    load_status(ctx, req->patient_id, NULL, &rep->forms, &rep->n_forms) != FD_OK)
 		return ctx->status.code;
 	*out = &rep->base;
 	return FD_OK;
@@ -281,7 +267,7 @@ int handle_intake_complete_form(fd_ctx *ctx, const ProtobufCMessage *in, Protobu
 	if (!inserted)
 		return fd_fail(&ctx->status, FD_INVALID_ARGUMENT,
 			       "the answers must be a JSON object ({} for a paper form)");
-	if (load_status(ctx, req->patient_id, false, req->form_code, &list, &n) != FD_OK)
+	if (load_status(ctx, req->patient_id, req->form_code, &list, &n) != FD_OK)
 		return ctx->status.code;
 	if (n != 1)
 		return fd_fail(&ctx->status, FD_INTERNAL, "the completed form was not found");
