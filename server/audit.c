@@ -40,18 +40,10 @@ static int run_insert(fd_ctx *ctx, const char *sql, const db_params *p, bool ahe
 static int audit_write_list(fd_ctx *ctx, const char *outcome, bool ahead)
 {
 	db_params p;
-	size_t cap = ctx->n_audit_patient_ids * 21 + 3;
-	char *list = fd_arena_alloc(ctx->arena, cap);
-	size_t len = 0;
+	char *list = db_bigint_array(ctx->arena, ctx->audit_patient_ids, ctx->n_audit_patient_ids);
 
 	if (!list)
 		return fd_fail(&ctx->status, FD_RESOURCE_EXHAUSTED, "out of memory");
-	list[len++] = '{';
-	for (size_t i = 0; i < ctx->n_audit_patient_ids; i++)
-		len += (size_t)snprintf(list + len, cap - len, "%s%lld", i ? "," : "",
-					(long long)ctx->audit_patient_ids[i]);
-	list[len++] = '}';
-	list[len] = '\0';
 	dbp_init(&p);
 	if (ctx->session) {
 		dbp_int(&p, ctx->session->staff_id);

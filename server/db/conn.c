@@ -178,6 +178,21 @@ void dbp_bytes(db_params *p, const void *bytes, size_t len)
 	p->n++;
 }
 
+char *db_bigint_array(fd_arena *a, const int64_t *v, size_t n)
+{
+	size_t cap = n * 21 + 3, len = 0; /* 20 digits and a sign, or a comma */
+	char *s = fd_arena_alloc(a, cap);
+
+	if (!s)
+		return NULL;
+	s[len++] = '{';
+	for (size_t i = 0; i < n; i++)
+		len += (size_t)snprintf(s + len, cap - len, "%s%lld", i ? "," : "", (long long)v[i]);
+	s[len++] = '}';
+	s[len] = '\0';
+	return s;
+}
+
 PGconn *db_connect(char *err, size_t err_size)
 {
 	/* Our own keywords first; the operator's conninfo (expanded by

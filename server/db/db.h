@@ -38,6 +38,10 @@ void dbp_int(db_params *p, long long v);
 void dbp_bool(db_params *p, bool v);
 /* A binary (bytea) parameter; bytes are not copied. */
 void dbp_bytes(db_params *p, const void *bytes, size_t len);
+/* v as a bigint[] literal ("{1,2,3}") in the arena, to pass as a text
+ * parameter cast with $n::bigint[] (one statement for many ids); NULL when
+ * the arena is out of memory. */
+char *db_bigint_array(fd_arena *a, const int64_t *v, size_t n);
 
 /* Runs sql with p (may be NULL). Returns the result when it is
  * PGRES_TUPLES_OK or PGRES_COMMAND_OK (caller PQclears it); otherwise NULL

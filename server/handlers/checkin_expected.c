@@ -50,18 +50,12 @@ static Frontdesk__V1__ExpectedPatient *expected_from_row(fd_ctx *ctx, const PGre
  * gaps on both entries. */
 static int add_readiness(fd_ctx *ctx, Frontdesk__V1__BoardReply *rep, const int64_t *ids)
 {
-	size_t cap = rep->n_expected * 24 + 3, used = 0;
-	char *list = fd_arena_alloc(ctx->arena, cap);
+	char *list = db_bigint_array(ctx->arena, ids, rep->n_expected);
 	db_params p;
 	PGresult *r;
 
 	if (!list)
 		return CHECKIN_NOMEM(ctx);
-	used += (size_t)snprintf(list, cap, "{");
-	for (size_t i = 0; i < rep->n_expected; i++)
-		used += (size_t)snprintf(list + used, cap - used, "%s%lld", i ? "," : "",
-					 (long long)ids[i]);
-	snprintf(list + used, cap - used, "}");
 	dbp_init(&p);
 	dbp_text(&p, list);
 	r = db_query(ctx,
