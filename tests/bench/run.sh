@@ -315,9 +315,20 @@ jq -n \
 	--argjson route_patients "$route_patients" --argjson route_rules "$route_rules" \
 	--slurpfile runs <(cat "$runs"/*.json) '
 	def rpc(run; name): ($runs[] | select(.label == run) | .rpcs[name]) // {};
+	def ratio(a; b): if (b // 0) > 0 then ((a // 0) / b * 1000 | round) / 1000 else null end;
 	def pg(name): [$runs[] | select(.script == name and .clients == $desks)] | first // {};
 	def pg_best(name): [$runs[] | select(.script == name)] | max_by(.tps) // {};
-	def ratio(a; b): if (b // 0) > 0 then ((a // 0) / b * 1000 | round) / 1000 else null end;
+	# Against pgbench at the desks concurrency (best == false) or its
+	# better run (best == true).
+	def pg_tps(name; best): (if best then pg_best(name) else pg(name) end).tps;
+	def alone(name): rpc("only-" + name; name).calls_per_s;
+	def ratios(best): {
+	    get_patient_vs_pgbench: ratio(alone("Patients.GetPatient"); pg_tps("get_patient"; best)),
+	    find_patients_vs_pgbench: ratio(alone("Patients.FindPatients"); pg_tps("find_patients"; best)),
+	    find_slots_vs_pgbench: ratio(alone("Scheduling.FindSlots"); pg_tps("find_slots"; best)),
+	    book_vs_pgbench: ratio(alone("Scheduling.Book"); pg_tps("book"; best)),
+	    route_vs_pgbench: ratio(alone("Phone.Route"); pg_tps("route"; best))
+	  };
 	{
 	  when: $when, host: $host, cores: $cores, quick: ($quick == 1),
 	  clinic: {locations: 3, providers: 30, patients: $patients, appointments: $appointments},
@@ -326,34 +337,11 @@ jq -n \
 	  mix: ($runs[] | select(.label == "mix")),
 	  echo: ($runs[] | select(.label == "echo")),
 	  pgbench: [$runs[] | select(.name != null)],
-	  ratios: {
-	    health_vs_echo: ratio(rpc("only-Health.Ping"; "Health.Ping").calls_per_s;
-	                          ($runs[] | select(.label == "echo") | .per_s)),
-	    get_patient_vs_pgbench: ratio(rpc("only-Patients.GetPatient"; "Patients.GetPatient").calls_per_s;
-	                                  pg("get_patient").tps),
-	    find_patients_vs_pgbench: ratio(rpc("only-Patients.FindPatients"; "Patients.FindPatients").calls_per_s;
-	                                    pg("find_patients").tps),
-	    find_slots_vs_pgbench: ratio(rpc("only-Scheduling.FindSlots"; "Scheduling.FindSlots").calls_per_s;
-	                                 pg("find_slots").tps),
-	    book_vs_pgbench: ratio(rpc("only-Scheduling.Book"; "Scheduling.Book").calls_per_s;
-	                           pg("book").tps),
-	    route_vs_pgbench: ratio(rpc("only-Phone.Route"; "Phone.Route").calls_per_s;
-	                            pg("route").tps),
-	    get_patient_vs_select_only: ratio(rpc("only-Patients.GetPatient"; "Patients.GetPatient").calls_per_s;
-	                                      pg("select-only").tps)
-	  },
-	  ratios_vs_best_pgbench: (if $quick == 1 then null else {
-	    get_patient_vs_pgbench: ratio(rpc("only-Patients.GetPatient"; "Patients.GetPatient").calls_per_s;
-	                                  pg_best("get_patient").tps),
-	    find_patients_vs_pgbench: ratio(rpc("only-Patients.FindPatients"; "Patients.FindPatients").calls_per_s;
-	                                    pg_best("find_patients").tps),
-	    find_slots_vs_pgbench: ratio(rpc("only-Scheduling.FindSlots"; "Scheduling.FindSlots").calls_per_s;
-	                                 pg_best("find_slots").tps),
-	    book_vs_pgbench: ratio(rpc("only-Scheduling.Book"; "Scheduling.Book").calls_per_s;
-	                           pg_best("book").tps),
-	    route_vs_pgbench: ratio(rpc("only-Phone.Route"; "Phone.Route").calls_per_s;
-	                            pg_best("route").tps)
-	  } end),
+	  ratios: (ratios(false) + {
+	    health_vs_echo: ratio(alone("Health.Ping"); ($runs[] | select(.label == "echo") | .per_s)),
+	    get_patient_vs_select_only: ratio(alone("Patients.GetPatient"); pg("select-only").tps)
+	  }),
+	  ratios_vs_best_pgbench: (if $quick == 1 then null else ratios(true) end),
 	  single_rpc: [$runs[] | select(.label // "" | startswith("only-"))],
 	  one_desk: [$runs[] | select(.label // "" | startswith("alone-"))
 	             | .rpcs | to_entries[] | {rpc: .key, calls_per_s: .value.calls_per_s,
