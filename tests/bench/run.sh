@@ -268,9 +268,14 @@ script_vars=(-D patients_max="$(sql_value 'SELECT max(id) FROM patients')"
 	-D "route_min=$route_min" -D "route_patients=$route_patients")
 # Quick mode keeps only the desks' concurrency, so the whole run stays
 # under a minute.
+# pgbench has no include: each script's "-- @session-check" line becomes
+# rpc_session.sql (the statements every call starts with), in a copy.
 for script in get_patient find_patients find_slots book route; do
-	pgbench_run "$script" "$desks" "${script_vars[@]}" -f "$bench/rpc_$script.sql" frontdesk
-	((quick)) || pgbench_run "$script-pool" "$workers" "${script_vars[@]}" -f "$bench/rpc_$script.sql" frontdesk
+	awk -v part="$bench/rpc_session.sql" '
+		$0 == "-- @session-check" { while ((getline l < part) > 0) print l; close(part); next }
+		{ print }' "$bench/rpc_$script.sql" >"$work/rpc_$script.sql"
+	pgbench_run "$script" "$desks" "${script_vars[@]}" -f "$work/rpc_$script.sql" frontdesk
+	((quick)) || pgbench_run "$script-pool" "$workers" "${script_vars[@]}" -f "$work/rpc_$script.sql" frontdesk
 done
 say "pgbench select-only: initialising scale $pgbench_scale"
 "$pgbench" -i -q -s "$pgbench_scale" pgbench >"$work/pgbench-init.txt" 2>&1
