@@ -144,7 +144,7 @@ export FRONTDESK_LOG_LEVEL=warn
 grow_patients() {
 	say "growing the clinic to $1 patients"
 	"$psql" -X -q -v ON_ERROR_STOP=1 -v target="$1" -f "$bench/patients.sql" >/dev/null
-	"$psql" -X -q -v ON_ERROR_STOP=1 -c 'VACUUM (ANALYZE) patients, name_word_keys'
+	"$psql" -X -q -v ON_ERROR_STOP=1 -c 'VACUUM (ANALYZE) patients, name_word_keys, patient_name_pairs'
 }
 
 sql_value() {
