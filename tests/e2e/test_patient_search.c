@@ -4,7 +4,8 @@
  * added, wrong, or two swapped), words typed run together are split, the
  * preferred name counts, apostrophes and hyphens do not get in the way, a
  * rename is searchable at once, and when nobody carries every typed word
- * the rarer word decides what the desk sees. test_patients.c holds the
+ * the rarer word (as typed, or through its near words when nobody
+ * carries it as typed) decides what the desk sees. test_patients.c holds the
  * earlier search cases (typos, swapped words, accents, filters); how fast
  * this is belongs to `make bench`.
  */
@@ -194,6 +195,43 @@ static void when_nobody_carries_every_word_the_rarer_word_decides(void)
 	CHECK_MSG(n == 1, "%zu found: the Ermengardes came along", n);
 }
 
+/* The rarer word may be one typed with a slip: "Ermengarde Pumphry"
+ * (nobody carries "pumphry" as typed, one patient carries its near word
+ * "pumphrey") shows the Pumphrey, not the three Ermengardes carried as
+ * typed (migrations/0017). */
+static void a_slipped_rare_word_beats_a_common_word_typed_right(void)
+{
+	int64_t ids[20];
+
+	CHECK(up());
+	int64_t id = tp_db_scalar(db, "SELECT id FROM patients WHERE family_name = 'Pumphrey'");
+	CHECK(id > 0);
+	size_t n = find("Ermengarde Pumphry", ids, 20);
+	CHECK(n >= 1);
+	CHECK(ids[0] == id);
+	CHECK_MSG(n == 1, "%zu found: the Ermengardes came along", n);
+}
+
+/* Two typed words near each other need two words of the patient, one
+ * near each (migrations/0016): "Marta Marte" is not every Marta. */
+static void two_typed_words_need_two_words_of_the_patient(void)
+{
+	int64_t ids[20];
+
+	CHECK(up());
+	CHECK(register_person("Marta", "Ollerenshaw", NULL, "1941-05-05") > 0);
+	CHECK(register_person("Marta", "Featherstonehaugh", NULL, "1942-06-06") > 0);
+	int64_t id = register_person("Marta", "Marte", NULL, "1943-07-07");
+	CHECK(id > 0);
+	size_t n = find("Marta Marte", ids, 20);
+	CHECK(n >= 1);
+	CHECK(ids[0] == id);
+	CHECK_MSG(n == 1, "%zu found: every Marta came along", n);
+	/* One slip still finds her. */
+	n = find("Marta Mrate", ids, 20);
+	CHECK(n >= 1 && ids[0] == id);
+}
+
 static void a_name_nobody_resembles_finds_nobody(void)
 {
 	int64_t ids[1];
@@ -216,4 +254,6 @@ TH_MAIN(TH_CASE(one_slip_in_each_word_finds_the_patient),
 	TH_CASE(apostrophes_hyphens_and_accents_do_not_get_in_the_way),
 	TH_CASE(a_renamed_patient_is_found_by_the_new_name_at_once),
 	TH_CASE(when_nobody_carries_every_word_the_rarer_word_decides),
+	TH_CASE(a_slipped_rare_word_beats_a_common_word_typed_right),
+	TH_CASE(two_typed_words_need_two_words_of_the_patient),
 	TH_CASE(a_name_nobody_resembles_finds_nobody), TH_CASE(server_exits_cleanly))

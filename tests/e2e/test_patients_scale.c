@@ -237,7 +237,7 @@ static char *search_by(PGconn *c, const char *name, bool by_pairs)
  * instead of intersecting the word index (migrations/0016): the same
  * patients in the same order and with the same scores either way, for
  * names as typed, with a letter dropped, with the words swapped, and for
- * a word near both typed words. */
+ * typed words near each other (which go by pairs either way). */
 static void two_word_searches_find_the_same_by_pairs_and_by_words(void)
 {
 	CHECK(up());
