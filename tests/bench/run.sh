@@ -10,13 +10,13 @@
 #     BENCH_WORKERS; log_level warn, password_hash_cost min).
 #  3. The load generator ($BUILD/tests/bench/loadgen): the front-desk mix
 #     at BENCH_DESKS desks for BENCH_SECONDS; then each measured RPC alone
-#     at the same concurrency, each beside pgbench running the same SQL
-#     statements (tests/bench/rpc_*.sql) over the same unix socket, plus
-#     pgbench select-only, plus the raw nng echo ($BUILD/tests/bench/echo)
-#     with Ping's message sizes; call routing (Phone.Route) over the
-#     phones of 5,000 patients and 20 rules, beside its pgbench script; the
-#     mix at 1, 4, 16 and 64 desks; patient search at 10,000 / 100,000 /
-#     1,000,000 patients.
+#     at the same concurrency, each followed at once by its raw limit:
+#     pgbench running the same SQL statements (tests/bench/rpc_*.sql) over
+#     the same unix socket, or for Health.Ping the raw nng echo
+#     ($BUILD/tests/bench/echo) with Ping's message sizes; call routing
+#     (Phone.Route) over the phones of 5,000 patients and 20 rules, then
+#     its pgbench script; pgbench select-only; the mix at 1, 4, 16 and 64
+#     desks; patient search at 10,000 / 100,000 / 1,000,000 patients.
 #  4. A table on stdout and every figure as JSON in build/bench/results.json
 #     (or on stdout alone with --json).
 #
@@ -238,10 +238,46 @@ fi
 run_loadgen warm-up "$desks" "$warmup"
 run_loadgen mix "$desks" "$seconds"
 
-# Each measured RPC alone, then pgbench with the same statements.
-measured=(Health.Ping Patients.GetPatient Patients.FindPatients Scheduling.FindSlots Scheduling.Book)
-for rpc in "${measured[@]}"; do
-	run_loadgen "only-$rpc" "$desks" "$step" --only "$rpc"
+# Each measured RPC alone, and right after it the raw limit it is judged
+# against: pgbench running the same statements (tests/bench/rpc_*.sql) or
+# the nng echo. Back to back, both sides of a ratio meet the same moment
+# of a shared machine (two runs minutes apart swung by 20% here) and the
+# same data (the bookings come after the slot searches).
+# pgbench scripts at the desks' concurrency (the issue's definition of the
+# ratio: the same statements at the same concurrency), and at the server's
+# own database concurrency (one connection per worker): PostgreSQL on few
+# cores often does more with fewer connections, and the server only ever
+# uses that many. Both ratios are reported: against the run at the same
+# concurrency, and against the better of the two (the stricter figure).
+# Quick mode keeps only the desks' concurrency, so the whole run stays
+# under a minute.
+# Call routing (issue 5): callers from the last 5,000 patients (each bench
+# patient's phone is +1555 and the id), one in five a stranger, 20 rules.
+route_max=$(sql_value "SELECT max(id) FROM patients")
+route_min=$((route_max - route_patients + 1))
+script_vars=(-D patients_max="$(sql_value 'SELECT max(id) FROM patients')"
+	-D patients_min="$(sql_value 'SELECT min(id) FROM patients')"
+	-D "providers=$providers" -D "locations=$locations" -D type=follow-up
+	-D "route_min=$route_min" -D "route_patients=$route_patients")
+# pgbench has no include: each script's "-- @session-check" line becomes
+# rpc_session.sql (the statements every call starts with), in a copy.
+pgbench_script() {
+	local script=$1
+	awk -v part="$bench/rpc_session.sql" '
+		$0 == "-- @session-check" { while ((getline l < part) > 0) print l; close(part); next }
+		{ print }' "$bench/rpc_$script.sql" >"$work/rpc_$script.sql"
+	pgbench_run "$script" "$desks" "${script_vars[@]}" -f "$work/rpc_$script.sql" frontdesk
+	((quick)) || pgbench_run "$script-pool" "$workers" "${script_vars[@]}" -f "$work/rpc_$script.sql" frontdesk
+}
+
+run_loadgen only-Health.Ping "$desks" "$step" --only Health.Ping
+say "nng echo: $desks clients, $step s"
+"$echo_bin" --url "ipc://$work/echo.sock" --clients "$desks" --seconds "$step" --json \
+	--label echo >"$runs/echo.json"
+for pair in Patients.GetPatient:get_patient Patients.FindPatients:find_patients \
+	Scheduling.FindSlots:find_slots; do
+	run_loadgen "only-${pair%%:*}" "$desks" "$step" --only "${pair%%:*}"
+	pgbench_script "${pair#*:}"
 done
 # Issue 3: besides first available, one provider's week of open slots.
 run_loadgen "only-Scheduling.FindSlots.week" "$desks" "$step" --only Scheduling.FindSlots.week
@@ -251,39 +287,14 @@ run_loadgen "only-Scheduling.FindSlots.week" "$desks" "$step" --only Scheduling.
 for rpc in Patients.FindPatients Scheduling.FindSlots; do
 	run_loadgen "alone-$rpc" 1 "$step" --only "$rpc"
 done
-# Call routing (issue 5): callers from the last 5,000 patients (each bench
-# patient's phone is +1555 and the id), one in five a stranger, 20 rules.
-route_max=$(sql_value "SELECT max(id) FROM patients")
-route_min=$((route_max - route_patients + 1))
+# The bookings last: they add appointments the slot searches would meet.
+run_loadgen "only-Scheduling.Book" "$desks" "$step" --only Scheduling.Book
+pgbench_script book
 run_loadgen "only-Phone.Route" "$desks" "$step" --only Phone.Route --patients "$route_min:$route_max"
-# Each script at the desks' concurrency (the issue's definition of the
-# ratio: the same statements at the same concurrency), and at the server's
-# own database concurrency (one connection per worker): PostgreSQL on few
-# cores often does more with fewer connections, and the server only ever
-# uses that many. Both ratios are reported: against the run at the same
-# concurrency, and against the better of the two (the stricter figure).
-script_vars=(-D patients_max="$(sql_value 'SELECT max(id) FROM patients')"
-	-D patients_min="$(sql_value 'SELECT min(id) FROM patients')"
-	-D "providers=$providers" -D "locations=$locations" -D type=follow-up
-	-D "route_min=$route_min" -D "route_patients=$route_patients")
-# Quick mode keeps only the desks' concurrency, so the whole run stays
-# under a minute.
-# pgbench has no include: each script's "-- @session-check" line becomes
-# rpc_session.sql (the statements every call starts with), in a copy.
-for script in get_patient find_patients find_slots book route; do
-	awk -v part="$bench/rpc_session.sql" '
-		$0 == "-- @session-check" { while ((getline l < part) > 0) print l; close(part); next }
-		{ print }' "$bench/rpc_$script.sql" >"$work/rpc_$script.sql"
-	pgbench_run "$script" "$desks" "${script_vars[@]}" -f "$work/rpc_$script.sql" frontdesk
-	((quick)) || pgbench_run "$script-pool" "$workers" "${script_vars[@]}" -f "$work/rpc_$script.sql" frontdesk
-done
+pgbench_script route
 say "pgbench select-only: initialising scale $pgbench_scale"
 "$pgbench" -i -q -s "$pgbench_scale" pgbench >"$work/pgbench-init.txt" 2>&1
 pgbench_run select-only "$desks" -b select-only pgbench
-
-say "nng echo: $desks clients, $step s"
-"$echo_bin" --url "ipc://$work/echo.sock" --clients "$desks" --seconds "$step" --json \
-	--label echo >"$runs/echo.json"
 
 # The scale curve: the same mix at more and more desks. The main mix run
 # is the point at BENCH_DESKS desks (it is the same measurement, longer).
