@@ -17,12 +17,22 @@
 -- probes, so patients_named() picks by the count of probes against the
 -- clinic's size.
 
--- Two of a patient's words as one key, "a b" with a before b (byte
--- order; words never hold a space): every pair once.
-CREATE FUNCTION patient_name_word_pairs(words text[]) RETURNS text[]
-LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE STRICT AS $$
+-- Two name words as one key, "a b" with a before b (byte order; words
+-- never hold a space), whichever order they come in: the one spelling of
+-- a pair, for the patients' pairs and for a search's.
+CREATE FUNCTION name_word_pair(a text, b text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT AS $$
+  SELECT CASE WHEN a COLLATE "C" < b COLLATE "C" THEN a || ' ' || b ELSE b || ' ' || a END
+$$;
+
+-- A patient's words (patient_name_words(), 0011) two at a time: every
+-- pair once.
+CREATE FUNCTION patient_name_word_pairs(given text, family text, preferred text) RETURNS text[]
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+DECLARE
+  words text[] := public.patient_name_words(given, family, preferred);
 BEGIN
-  RETURN ARRAY(SELECT a.w || ' ' || b.w
+  RETURN ARRAY(SELECT public.name_word_pair(a.w, b.w)
                  FROM unnest(words) AS a (w), unnest(words) AS b (w)
                 WHERE a.w COLLATE "C" < b.w COLLATE "C"
                 ORDER BY 1);
@@ -47,8 +57,7 @@ BEGIN
   INSERT INTO patient_name_pairs (pair, patient_id)
   SELECT pr, n.id
     FROM new_rows n,
-         unnest(public.patient_name_word_pairs(
-                  public.patient_name_words(n.given_name, n.family_name, n.preferred_name))) AS pr
+         unnest(public.patient_name_word_pairs(n.given_name, n.family_name, n.preferred_name)) AS pr
   ON CONFLICT DO NOTHING;
   RETURN NULL;
 END
@@ -61,8 +70,7 @@ LANGUAGE plpgsql AS $$
 BEGIN
   DELETE FROM patient_name_pairs pp
    USING (SELECT o.id,
-                 unnest(public.patient_name_word_pairs(
-                          public.patient_name_words(o.given_name, o.family_name, o.preferred_name))) AS pr
+                 unnest(public.patient_name_word_pairs(o.given_name, o.family_name, o.preferred_name)) AS pr
             FROM old_rows o JOIN new_rows n ON n.id = o.id
            WHERE (o.given_name, o.family_name, o.preferred_name)
                  IS DISTINCT FROM (n.given_name, n.family_name, n.preferred_name)) AS gone
@@ -70,8 +78,7 @@ BEGIN
   INSERT INTO patient_name_pairs (pair, patient_id)
   SELECT pr, n.id
     FROM old_rows o JOIN new_rows n ON n.id = o.id,
-         unnest(public.patient_name_word_pairs(
-                  public.patient_name_words(n.given_name, n.family_name, n.preferred_name))) AS pr
+         unnest(public.patient_name_word_pairs(n.given_name, n.family_name, n.preferred_name)) AS pr
    WHERE (o.given_name, o.family_name, o.preferred_name)
          IS DISTINCT FROM (n.given_name, n.family_name, n.preferred_name)
   ON CONFLICT DO NOTHING;
@@ -85,8 +92,7 @@ LANGUAGE plpgsql AS $$
 BEGIN
   DELETE FROM patient_name_pairs pp
    USING (SELECT o.id,
-                 unnest(public.patient_name_word_pairs(
-                          public.patient_name_words(o.given_name, o.family_name, o.preferred_name))) AS pr
+                 unnest(public.patient_name_word_pairs(o.given_name, o.family_name, o.preferred_name)) AS pr
             FROM old_rows o) AS gone
    WHERE pp.pair = gone.pr AND pp.patient_id = gone.id;
   RETURN NULL;
@@ -111,8 +117,7 @@ ALTER TABLE patient_name_pairs ALTER COLUMN pair SET (n_distinct = -0.5);
 INSERT INTO patient_name_pairs (pair, patient_id)
 SELECT pr, p.id
   FROM patients p,
-       unnest(patient_name_word_pairs(
-                patient_name_words(p.given_name, p.family_name, p.preferred_name))) AS pr
+       unnest(patient_name_word_pairs(p.given_name, p.family_name, p.preferred_name)) AS pr
 ON CONFLICT DO NOTHING;
 ANALYZE patient_name_pairs;
 
@@ -200,7 +205,7 @@ BEGIN
       -- The pairs worked out first: as a parameter the lookup keeps a
       -- plan that reads the index alone (written inside, the planner
       -- guessed 50,000 rows and visited the table).
-      pairs := ARRAY(SELECT CASE WHEN a COLLATE "C" < b COLLATE "C" THEN a || ' ' || b ELSE b || ' ' || a END
+      pairs := ARRAY(SELECT name_word_pair(a, b)
                        FROM unnest(near1) AS a, unnest(near2) AS b
                       WHERE a <> b);
       paired := ARRAY(SELECT pp.patient_id FROM patient_name_pairs pp WHERE pp.pair = ANY (pairs));

@@ -67,8 +67,7 @@ ALTER TABLE patient_name_pairs DROP CONSTRAINT patient_name_pairs_pkey;
 INSERT INTO patient_name_pairs (pair, patient_id)
 SELECT pr, p.id
   FROM patients p,
-       unnest(patient_name_word_pairs(
-                patient_name_words(p.given_name, p.family_name, p.preferred_name))) AS pr
+       unnest(patient_name_word_pairs(p.given_name, p.family_name, p.preferred_name)) AS pr
  WHERE p.id > (SELECT coalesce(max(patient_id), 0) FROM patient_name_pairs);
 ALTER TABLE patient_name_pairs ADD PRIMARY KEY (pair, patient_id);
 COMMIT;

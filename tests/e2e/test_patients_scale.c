@@ -172,12 +172,12 @@ static int rename_family(int64_t id, const char *family)
 #define STRAY_NAME_PAIRS                                                                        \
 	"SELECT count(*) FROM ("                                                                \
 	" (SELECT pr, p.id FROM patients p, unnest(patient_name_word_pairs("                    \
-	"   patient_name_words(p.given_name, p.family_name, p.preferred_name))) AS pr"          \
+	"   p.given_name, p.family_name, p.preferred_name)) AS pr"                              \
 	"  EXCEPT SELECT pair, patient_id FROM patient_name_pairs)"                             \
 	" UNION ALL"                                                                            \
 	" (SELECT pair, patient_id FROM patient_name_pairs"                                     \
 	"  EXCEPT SELECT pr, p.id FROM patients p, unnest(patient_name_word_pairs("             \
-	"   patient_name_words(p.given_name, p.family_name, p.preferred_name))) AS pr)) AS d"
+	"   p.given_name, p.family_name, p.preferred_name)) AS pr)) AS d"
 
 /* The pairs of name words follow registrations (the bulk load above went
  * through the insert trigger) and renames, and a rename drops the old
