@@ -16,6 +16,7 @@
 #include "frontdesk/v1/admin.pb-c.h"
 #include "frontdesk/v1/auth.pb-c.h"
 #include "frontdesk/v1/health.pb-c.h"
+#include "frontdesk/v1/patients.pb-c.h"
 
 #define ADMIN_SVC (&frontdesk__v1__admin__descriptor)
 #define AUTH_SVC (&frontdesk__v1__auth__descriptor)
@@ -60,6 +61,29 @@ static inline int call_create_desk(fd_client *c, const char *code, int64_t *id,
 			*id = ((Frontdesk__V1__CreateDeskReply *)rep)->desk->id;
 		protobuf_c_message_free_unpacked(rep, NULL);
 	}
+	return rc;
+}
+
+/* Renames a patient's family name through the desk; expected_version 0
+ * skips the version check. */
+static inline int call_rename_family(fd_client *c, int64_t id, const char *family,
+				     int expected_version, fd_status *st)
+{
+	Frontdesk__V1__UpdatePatientRequest req = FRONTDESK__V1__UPDATE_PATIENT_REQUEST__INIT;
+	Frontdesk__V1__PatientFields f = FRONTDESK__V1__PATIENT_FIELDS__INIT;
+	ProtobufCMessage *rep = NULL;
+	char *mask[] = { "family_name" };
+
+	f.family_name = (char *)family;
+	req.patient_id = id;
+	req.fields = &f;
+	req.update_mask = mask;
+	req.n_update_mask = 1;
+	req.expected_version = expected_version;
+	int rc = tp_call(c, &frontdesk__v1__patients__descriptor, "UpdatePatient", &req.base,
+			 &rep, st);
+	if (rep)
+		protobuf_c_message_free_unpacked(rep, NULL);
 	return rc;
 }
 

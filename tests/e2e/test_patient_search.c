@@ -144,27 +144,6 @@ static void apostrophes_hyphens_and_accents_do_not_get_in_the_way(void)
 	CHECK(finds_first("李 小龍", li));
 }
 
-/* Renames the patient's family name (version 1, just registered). */
-static int rename_family(int64_t id, const char *family, fd_status *st)
-{
-	Frontdesk__V1__UpdatePatientRequest req = FRONTDESK__V1__UPDATE_PATIENT_REQUEST__INIT;
-	Frontdesk__V1__PatientFields f = FRONTDESK__V1__PATIENT_FIELDS__INIT;
-	Frontdesk__V1__UpdatePatientReply *rep = NULL;
-	char *mask[] = { "family_name" };
-	int rc;
-
-	f.family_name = (char *)family;
-	req.patient_id = id;
-	req.fields = &f;
-	req.update_mask = mask;
-	req.n_update_mask = 1;
-	req.expected_version = 1;
-	rc = tp_call(desk, PATIENTS_SVC, "UpdatePatient", &req.base, (ProtobufCMessage **)&rep, st);
-	if (rep)
-		protobuf_c_message_free_unpacked(&rep->base, NULL);
-	return rc;
-}
-
 static void a_renamed_patient_is_found_by_the_new_name_at_once(void)
 {
 	fd_status st;
@@ -172,7 +151,7 @@ static void a_renamed_patient_is_found_by_the_new_name_at_once(void)
 	CHECK(up());
 	int64_t id = register_person("Perpetua", "Wolstenholme", NULL, "1970-04-04");
 	CHECK(id > 0);
-	CHECK_INT(rename_family(id, "Abercrombie-Sallis", &st), FD_OK);
+	CHECK_INT(call_rename_family(desk, id, "Abercrombie-Sallis", 1, &st), FD_OK);
 	CHECK(finds_first("Perpetua Abercrombie", id));
 	CHECK(finds_first("Perpetua Salis", id));
 }

@@ -146,27 +146,6 @@ static void name_indexes_take_new_patients_at_once(void)
 		  3);
 }
 
-/* Renames a patient's family name through the desk (no version check). */
-static int rename_family(int64_t id, const char *family)
-{
-	Frontdesk__V1__UpdatePatientRequest req = FRONTDESK__V1__UPDATE_PATIENT_REQUEST__INIT;
-	Frontdesk__V1__PatientFields f = FRONTDESK__V1__PATIENT_FIELDS__INIT;
-	Frontdesk__V1__UpdatePatientReply *rep = NULL;
-	char *mask[] = { "family_name" };
-	fd_status st;
-	int rc;
-
-	f.family_name = (char *)family;
-	req.patient_id = id;
-	req.fields = &f;
-	req.update_mask = mask;
-	req.n_update_mask = 1;
-	rc = tp_call(desk, PATIENTS_SVC, "UpdatePatient", &req.base, (ProtobufCMessage **)&rep, &st);
-	if (rep)
-		protobuf_c_message_free_unpacked(&rep->base, NULL);
-	return rc;
-}
-
 /* Pairs of name words that differ from what each patient's name gives
  * (migrations/0016): missing ones and stale ones. */
 #define STRAY_NAME_PAIRS                                                                        \
@@ -188,7 +167,8 @@ static void name_word_pairs_follow_registrations_and_renames(void)
 	CHECK(tp_db_scalar(db, "SELECT count(*) FROM patient_name_pairs") >= 100000);
 	long long id = tp_db_scalar(db, "SELECT id FROM patients WHERE family_name = 'Quigley'");
 	CHECK(id > 0);
-	CHECK_INT(rename_family(id, "Quenneville-Aske"), FD_OK);
+	fd_status st;
+	CHECK_INT(call_rename_family(desk, id, "Quenneville-Aske", 0, &st), FD_OK);
 	char sql[256];
 	snprintf(sql, sizeof sql,
 		 "SELECT count(*) FROM patient_name_pairs WHERE patient_id = %lld"
@@ -201,7 +181,6 @@ static void name_word_pairs_follow_registrations_and_renames(void)
 	/* A merge moves what refers to the duplicate, not its name. */
 	Frontdesk__V1__MergePatientsRequest merge = FRONTDESK__V1__MERGE_PATIENTS_REQUEST__INIT;
 	Frontdesk__V1__MergePatientsReply *merged = NULL;
-	fd_status st;
 	merge.survivor_id = tp_db_scalar(db, "SELECT min(id) FROM patients");
 	merge.merged_id = tp_db_scalar(db, "SELECT min(id) + 1 FROM patients");
 	merge.reason = "same person registered twice";
