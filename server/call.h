@@ -5,8 +5,11 @@
  * per-call memory comes from the slot's arena, reset once the reply is sent
  * (listener.c, call_recycle).
  *
- * Threads: the nng callback thread owns the slot in RECV and SEND; a worker
- * owns it between workq_submit and listener_reply. Never both.
+ * Threads: the nng callback thread owns the slot in RECV; a worker owns it
+ * between workq_submit and listener_reply, and keeps it through SEND when
+ * the peer's connection takes the reply at once (the usual case); a reply
+ * that has to wait for its peer belongs to the listener's reply waiter
+ * until it left or timed out. Never two at once.
  */
 #ifndef FD_CALL_H
 #define FD_CALL_H
@@ -26,7 +29,8 @@ typedef struct fd_call {
 	/* Listener-owned. */
 	struct fd_listener *listener;
 	nng_ctx ctx;
-	nng_aio *aio;
+	nng_aio *aio;      /* receives; its callback is the slot's state machine */
+	nng_aio *send_aio; /* sends; no callback (listener.c, listener_reply) */
 	pthread_mutex_t lock; /* guards state against the drain */
 	enum call_state state;
 
@@ -39,6 +43,7 @@ typedef struct fd_call {
 	fd_status status;
 	nng_msg *reply; /* built by the worker or inline handler */
 	struct fd_call *next_queued; /* work queue link */
+	struct fd_call *next_unsent; /* reply waiter's queue link */
 } fd_call;
 
 #endif

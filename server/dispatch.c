@@ -426,6 +426,15 @@ static int run_transaction(fd_call *c, fd_ctx *ctx, fd_session *session,
 		goto refuse;
 	if (ctx->audit && audit_send_ahead(ctx, "OK") != FD_OK)
 		goto refuse;
+	if (!(m->flags & M_MUTATES) && !ctx->audit) {
+		/* A read that leaves no audit row: nothing in it needs the
+		 * COMMIT before the reply, which would cost the call a round
+		 * trip of its own; it goes with the worker's next statement
+		 * (db_commit_later). */
+		if (db_commit_later(ctx) != FD_OK)
+			goto refuse;
+		return FD_OK;
+	}
 	if (db_exec_after(ctx, "COMMIT", NULL, &ahead_failed) != FD_OK) {
 		/* The reply or audit row failing is refused as before;
 		 * COMMIT failing is only rolled back. */

@@ -1,8 +1,10 @@
 /*
  * The REP socket and its call slots; see listener.h and call.h. Each slot's
- * aio callback is the whole state machine: RECV hands the message to the
- * gate, SEND recycles the slot and receives again. Nothing here blocks: the
- * gate only decodes, and database work happens on the workers.
+ * receive callback hands the message to the gate; the reply goes out on
+ * the slot's second aio, which has no callback, from the thread that built
+ * it (listener_reply). Nothing here blocks: the gate only decodes, database
+ * work happens on the workers, and a reply its peer does not take at once
+ * waits on the reply waiter's thread, not on a worker.
  */
 #include "listener.h"
 
@@ -24,6 +26,13 @@ struct fd_listener {
 	fd_call *calls;
 	int n_calls;
 	atomic_bool draining;
+	/* The reply waiter: slots whose reply waits for its peer. */
+	pthread_t waiter;
+	bool waiter_running;
+	bool waiter_stop;
+	pthread_mutex_t unsent_lock;
+	pthread_cond_t unsent_cond;
+	fd_call *unsent_head, *unsent_tail;
 };
 
 /* How long a reply may wait for its peer to take it. A desk that never
@@ -62,6 +71,75 @@ static void next_or_idle(fd_call *c)
 	pthread_mutex_unlock(&c->lock);
 }
 
+/* After the reply left, or failed to (then the message is still ours). */
+static void reply_done(fd_call *c)
+{
+	if (nng_aio_result(c->send_aio) != 0)
+		nng_msg_free(nng_aio_get_msg(c->send_aio));
+	call_recycle(c);
+	next_or_idle(c);
+}
+
+/* Whether the send just started on this callback-less aio has finished.
+ * nng 1.5.2 cannot say whether an aio is still busy without waiting, but a
+ * finished send has a result (an error) or a count (the reply's bytes:
+ * never 0, an envelope carries at least its request id), and both are
+ * reset when an operation begins. REP finishes a send inside
+ * nng_ctx_send when the peer's connection is free, which is nearly always;
+ * otherwise the send waits in the connection's queue and another thread
+ * finishes it. Read while that may happen, a 0 only means "ask the
+ * waiter", who waits properly; a value that is set is final. */
+static bool send_finished(nng_aio *aio)
+{
+	return nng_aio_result(aio) != 0 || nng_aio_count(aio) != 0;
+}
+
+static void *reply_waiter(void *arg)
+{
+	fd_listener *l = arg;
+
+	for (;;) {
+		fd_call *c;
+
+		pthread_mutex_lock(&l->unsent_lock);
+		while (!l->unsent_head && !l->waiter_stop)
+			pthread_cond_wait(&l->unsent_cond, &l->unsent_lock);
+		c = l->unsent_head;
+		if (c) {
+			l->unsent_head = c->next_unsent;
+			if (!l->unsent_head)
+				l->unsent_tail = NULL;
+			c->next_unsent = NULL;
+		}
+		pthread_mutex_unlock(&l->unsent_lock);
+		if (!c)
+			return NULL;
+		/* At most REPLY_SEND_TIMEOUT_MS, and those behind it time out
+		 * meanwhile: the waiter holds no slot longer than its own. */
+		nng_aio_wait(c->send_aio);
+		reply_done(c);
+	}
+}
+
+static void hand_to_waiter(fd_call *c)
+{
+	fd_listener *l = c->listener;
+
+	pthread_mutex_lock(&l->unsent_lock);
+	if (l->unsent_tail)
+		l->unsent_tail->next_unsent = c;
+	else
+		l->unsent_head = c;
+	l->unsent_tail = c;
+	pthread_cond_signal(&l->unsent_cond);
+	pthread_mutex_unlock(&l->unsent_lock);
+}
+
+/* The reply goes out from the thread that built it, on an aio without a
+ * callback: a callback would cost every call a hop to one of nng's threads
+ * and back (measured: about a tenth of a point read's throughput,
+ * docs/PERFORMANCE.md). A worker does not wait for a peer that is slow to
+ * read: such a reply goes to the reply waiter. */
 void listener_reply(fd_call *c)
 {
 	if (!c->reply) {
@@ -74,10 +152,17 @@ void listener_reply(fd_call *c)
 	pthread_mutex_lock(&c->lock);
 	c->state = CALL_SEND;
 	pthread_mutex_unlock(&c->lock);
-	nng_aio_set_msg(c->aio, c->reply);
+	nng_aio_set_msg(c->send_aio, c->reply);
 	c->reply = NULL;
-	nng_aio_set_timeout(c->aio, REPLY_SEND_TIMEOUT_MS);
-	nng_ctx_send(c->ctx, c->aio);
+	nng_aio_set_timeout(c->send_aio, REPLY_SEND_TIMEOUT_MS);
+	nng_ctx_send(c->ctx, c->send_aio);
+	if (send_finished(c->send_aio)) {
+		nng_aio_wait(c->send_aio); /* returns at once: only the
+					      bookkeeping may be in flight */
+		reply_done(c);
+	} else {
+		hand_to_waiter(c);
+	}
 }
 
 static void call_cb(void *arg)
@@ -85,38 +170,27 @@ static void call_cb(void *arg)
 	fd_call *c = arg;
 	int rv = nng_aio_result(c->aio);
 
-	switch (c->state) {
-	case CALL_RECV:
-		if (rv != 0) {
-			/* Cancelled by the drain, or the socket closed. A
-			 * transient error (ENOMEM) retries. */
-			if (rv == NNG_ECLOSED || rv == NNG_ECANCELED) {
-				pthread_mutex_lock(&c->lock);
-				c->state = CALL_IDLE;
-				pthread_mutex_unlock(&c->lock);
-			} else {
-				next_or_idle(c);
-			}
-			return;
-		}
-		pthread_mutex_lock(&c->lock);
-		c->state = CALL_WORK;
-		pthread_mutex_unlock(&c->lock);
-		if (dispatch_accept(c, nng_aio_get_msg(c->aio)))
-			listener_reply(c);
-		return;
-	case CALL_SEND:
-		if (rv != 0) {
-			/* The message is still ours after a failed send. */
-			nng_msg_free(nng_aio_get_msg(c->aio));
-		}
-		call_recycle(c);
-		next_or_idle(c);
-		return;
-	default:
-		log_error("listener: callback in state %d", (int)c->state);
+	if (c->state != CALL_RECV) {
+		log_error("listener: receive callback in state %d", (int)c->state);
 		return;
 	}
+	if (rv != 0) {
+		/* Cancelled by the drain, or the socket closed. A transient
+		 * error (ENOMEM) retries. */
+		if (rv == NNG_ECLOSED || rv == NNG_ECANCELED) {
+			pthread_mutex_lock(&c->lock);
+			c->state = CALL_IDLE;
+			pthread_mutex_unlock(&c->lock);
+		} else {
+			next_or_idle(c);
+		}
+		return;
+	}
+	pthread_mutex_lock(&c->lock);
+	c->state = CALL_WORK;
+	pthread_mutex_unlock(&c->lock);
+	if (dispatch_accept(c, nng_aio_get_msg(c->aio)))
+		listener_reply(c);
 }
 
 static int read_file(const char *path, char **out)
@@ -286,6 +360,8 @@ int listener_start(fd_listener **out, char *err, size_t err_size)
 		free(l);
 		return -1;
 	}
+	pthread_mutex_init(&l->unsent_lock, NULL);
+	pthread_cond_init(&l->unsent_cond, NULL);
 	l->n_calls = cfg_int(CFG_CONTEXTS) > 0 ? cfg_int(CFG_CONTEXTS) : 1;
 	l->calls = calloc((size_t)l->n_calls, sizeof *l->calls);
 	if (!l->calls)
@@ -296,9 +372,13 @@ int listener_start(fd_listener **out, char *err, size_t err_size)
 		pthread_mutex_init(&c->lock, NULL);
 		fd_arena_init(&c->arena, 0);
 		if (nng_ctx_open(&c->ctx, l->sock) != 0 ||
-		    nng_aio_alloc(&c->aio, call_cb, c) != 0)
+		    nng_aio_alloc(&c->aio, call_cb, c) != 0 ||
+		    nng_aio_alloc(&c->send_aio, NULL, NULL) != 0)
 			goto fail_nomem;
 	}
+	if (pthread_create(&l->waiter, NULL, reply_waiter, l) != 0)
+		goto fail_nomem;
+	l->waiter_running = true;
 	for (char *u = strtok_r(urls, ",", &save); u;
 	     u = strtok_r(NULL, ",", &save)) {
 		while (*u == ' ')
@@ -366,13 +446,26 @@ void listener_close(fd_listener *l)
 {
 	if (!l)
 		return;
+	/* Closing fails every reply still waiting for its peer, so the
+	 * waiter finds its queue empty and ends. */
 	nng_close(l->sock);
+	if (l->waiter_running) {
+		pthread_mutex_lock(&l->unsent_lock);
+		l->waiter_stop = true;
+		pthread_cond_signal(&l->unsent_cond);
+		pthread_mutex_unlock(&l->unsent_lock);
+		pthread_join(l->waiter, NULL);
+	}
 	if (l->calls) {
 		for (int i = 0; i < l->n_calls; i++) {
 			fd_call *c = &l->calls[i];
 			if (c->aio) {
 				nng_aio_stop(c->aio);
 				nng_aio_free(c->aio);
+			}
+			if (c->send_aio) {
+				nng_aio_stop(c->send_aio);
+				nng_aio_free(c->send_aio);
 			}
 			fd_arena_destroy(&c->arena);
 			pthread_mutex_destroy(&c->lock);
@@ -381,5 +474,7 @@ void listener_close(fd_listener *l)
 	}
 	if (l->tls)
 		nng_tls_config_free(l->tls);
+	pthread_cond_destroy(&l->unsent_cond);
+	pthread_mutex_destroy(&l->unsent_lock);
 	free(l);
 }

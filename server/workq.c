@@ -27,8 +27,19 @@ static void *worker_main(void *arg)
 		fd_job *job = NULL;
 
 		pthread_mutex_lock(&lock);
-		while (!head && !jobs_head && !stopping)
+		while (!head && !jobs_head && !stopping) {
+			/* A COMMIT left in flight (db_commit_later) rides
+			 * with the next call's first statement; with no call
+			 * to carry it, it goes now: no transaction stays
+			 * open while the worker sleeps. */
+			if (db_unsettled(&dc)) {
+				pthread_mutex_unlock(&lock);
+				db_settle(&dc);
+				pthread_mutex_lock(&lock);
+				continue;
+			}
 			pthread_cond_wait(&wake, &lock);
+		}
 		if (head) {
 			call = head;
 			head = call->next_queued;
@@ -50,12 +61,16 @@ static void *worker_main(void *arg)
 		if (call)
 			dispatch_run(call, &dc);
 		else
+		{
+			db_settle(&dc); /* jobs get a plain connection */
 			job->run(job, db_conn_get(&dc));
+		}
 
 		pthread_mutex_lock(&lock);
 		running--;
 		pthread_mutex_unlock(&lock);
 	}
+	db_settle(&dc);
 	db_conn_close(&dc);
 	return NULL;
 }

@@ -60,6 +60,7 @@ static _Thread_local struct {
 	struct {
 		int results;
 		int prepared; /* index prepared in this pipeline, or -1 */
+		bool earlier; /* an earlier call's COMMIT (db_commit_later) */
 	} stmt[AHEAD_MAX + 1];
 } ahead;
 
@@ -242,10 +243,13 @@ int db_assume_role(PGconn *c, char *err, size_t err_size)
 }
 
 /* Open, and not left in pipeline mode by a pipeline that lost step
- * (pipeline_finish): such a connection's next statement could not run. */
+ * (pipeline_finish): such a connection's next statement could not run.
+ * In pipeline mode with statements of ours in flight (db_commit_later)
+ * it is fine: the next statement joins them. */
 static bool conn_usable(PGconn *c)
 {
-	return PQstatus(c) == CONNECTION_OK && PQpipelineStatus(c) == PQ_PIPELINE_OFF;
+	return PQstatus(c) == CONNECTION_OK &&
+	       (PQpipelineStatus(c) == PQ_PIPELINE_OFF || (ahead.n > 0 && ahead.conn == c));
 }
 
 PGconn *db_conn_get(db_conn *dc)
@@ -359,6 +363,7 @@ static int pipeline_send(PGconn *c, const char *sql, const db_params *p)
 
 	ahead.stmt[ahead.n].results = 1;
 	ahead.stmt[ahead.n].prepared = -1;
+	ahead.stmt[ahead.n].earlier = false;
 	if (k < 0 && prepared.n < PREPARED_MAX) {
 		char *copy = strdup(sql);
 		if (copy) {
@@ -417,7 +422,7 @@ static int pipeline_finish(fd_ctx *ctx, const char *sql, const db_params *p,
 	PGconn *c = ctx->conn;
 	int sent_ahead = ahead.n, failed_at = -1;
 	PGresult *failure = NULL, *r;
-	bool lost = false;
+	bool lost = false, earlier_failed = false;
 
 	*own = NULL;
 	*ahead_failed = false;
@@ -461,8 +466,23 @@ static int pipeline_finish(fd_ctx *ctx, const char *sql, const db_params *p,
 	}
 	if (!lost && PQexitPipelineMode(c) != 1)
 		lost = true;
+	earlier_failed = failure && ahead.stmt[failed_at].earlier;
 	ahead.n = 0;
 	ahead.conn = NULL;
+	if (earlier_failed) {
+		/* Not this call's failure, but everything after it was
+		 * skipped: the call starts again (ABORTED is retried). */
+		log_error("the COMMIT of a call that changed nothing failed: sqlstate %s",
+			  PQresultErrorField(failure, PG_DIAG_SQLSTATE)
+				  ? PQresultErrorField(failure, PG_DIAG_SQLSTATE)
+				  : "none");
+		PQclear(failure);
+		PQclear(*own);
+		*own = NULL;
+		*ahead_failed = true;
+		return fd_fail(&ctx->status, FD_ABORTED,
+			       "the database interrupted the call; try again");
+	}
 	if (failure || lost) {
 		PQclear(*own);
 		*own = NULL;
@@ -504,6 +524,30 @@ int db_send_ahead(fd_ctx *ctx, const char *sql, const db_params *p)
 	}
 	ahead.n++;
 	return FD_OK;
+}
+
+int db_commit_later(fd_ctx *ctx)
+{
+	if (db_send_ahead(ctx, "COMMIT", NULL) != FD_OK)
+		return ctx->status.code;
+	ahead.stmt[ahead.n - 1].earlier = true;
+	return FD_OK;
+}
+
+bool db_unsettled(const db_conn *dc)
+{
+	return dc->conn && sent_ahead_on(dc->conn);
+}
+
+void db_settle(db_conn *dc)
+{
+	fd_ctx ctx = { .conn = dc->conn };
+	PGresult *none;
+	bool ahead_failed;
+
+	fd_status_ok(&ctx.status);
+	if (db_unsettled(dc))
+		(void)pipeline_finish(&ctx, NULL, NULL, &none, &ahead_failed);
 }
 
 int db_catch_up(fd_ctx *ctx)

@@ -76,6 +76,13 @@ int db_catch_up(fd_ctx *ctx) __attribute__((warn_unused_result));
  * did not run) or sql itself. */
 int db_exec_after(fd_ctx *ctx, const char *sql, const db_params *p,
 		  bool *ahead_failed) __attribute__((warn_unused_result));
+/* Commits a call that changed nothing and leaves no audit row without
+ * waiting: the COMMIT goes with the next statement on the connection (the
+ * worker's next call, in the round trip of its BEGIN) or with db_settle.
+ * Its reply leaves first; all it can lose is the session's idle-timer
+ * touch. If it fails, the next call on the connection is ABORTED and
+ * retried, and the failure is logged. */
+int db_commit_later(fd_ctx *ctx) __attribute__((warn_unused_result));
 /* Ends the transaction whatever its state, after reading anything sent
  * ahead; leaves ctx->status as it was and logs nothing of its own. */
 void db_rollback(fd_ctx *ctx);
@@ -123,6 +130,13 @@ PGconn *db_conn_get(db_conn *dc);
  * db_conn_get reconnects at once. */
 bool db_conn_check(db_conn *dc);
 void db_conn_close(db_conn *dc);
+/* Reads whatever is still in flight on the connection (a COMMIT sent by
+ * db_commit_later): the worker calls it before it waits for work or runs a
+ * job, so no transaction stays open while the worker is idle and jobs get a
+ * plain connection. Failures are logged. */
+void db_settle(db_conn *dc);
+/* True while something is in flight on the connection (db_settle's work). */
+bool db_unsettled(const db_conn *dc);
 /* Opens a connection with the configured conninfo and our session settings
  * (application_name, UTC). Used by workers, LISTEN and admin tools.
  * On failure returns NULL and copies the reason into err. */

@@ -253,6 +253,50 @@ static void sessions_are_stored_only_as_hashes(void)
 	fd_client_close(c);
 }
 
+/* A call that changes nothing replies before its COMMIT, which rides with
+ * the worker's next statement, or goes before the worker sleeps
+ * (server/db/conn.c, db_commit_later): the read's idle-timer touch is
+ * committed, and no worker connection stays in an open transaction. */
+static void a_read_commits_its_session_touch_and_leaves_no_transaction_open(void)
+{
+	char touched[320], open_tx[160];
+	fd_status st;
+	long long seen = 0, open = -1;
+
+	CHECK(up());
+	fd_client *c = tp_client(&srv);
+	CHECK_INT(tp_login(c, "reception2", "front-2"), FD_OK);
+	snprintf(touched, sizeof touched,
+		 "SELECT count(*) FROM sessions WHERE token_hash ="
+		 " sha256(convert_to('%s', 'UTF8')) AND last_seen_at > now() - interval '30 seconds'",
+		 fd_client_token(c));
+	snprintf(open_tx, sizeof open_tx,
+		 "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+		 " AND application_name = 'frontdeskd' AND state <> 'idle'");
+	/* Two minutes of silence: the next call refreshes the idle timer. */
+	char back[320];
+	snprintf(back, sizeof back,
+		 "UPDATE sessions SET last_seen_at = now() - interval '2 minutes'"
+		 " WHERE token_hash = sha256(convert_to('%s', 'UTF8'))",
+		 fd_client_token(c));
+	CHECK(tp_db_exec(db, back) == 0);
+	CHECK_INT(tp_db_scalar(db, touched), 0);
+	CHECK_INT(call_whoami(c, &st), FD_OK);
+	/* The reply may arrive a moment before the COMMIT does; then the
+	 * worker, with nothing else to do, sends it at once. Half a second
+	 * is plenty for that even under valgrind, and less than the 1 s of
+	 * the phone housekeeping job, whose start would also send it. */
+	for (int i = 0; i < 50 && (seen != 1 || open != 0); i++) {
+		if (i)
+			e2e_sleep_ms(10);
+		seen = tp_db_scalar(db, touched);
+		open = tp_db_scalar(db, open_tx);
+	}
+	CHECK_INT(seen, 1);
+	CHECK_INT(open, 0);
+	fd_client_close(c);
+}
+
 static void server_exits_cleanly_on_sigterm(void)
 {
 	CHECK(up());
@@ -270,4 +314,5 @@ TH_MAIN(TH_CASE(ping_needs_no_login), TH_CASE(calls_without_a_token_are_unauthen
 	TH_CASE(malformed_text_and_missing_fields_are_invalid),
 	TH_CASE(changes_are_audited_and_the_audit_log_is_append_only),
 	TH_CASE(sessions_are_stored_only_as_hashes),
+	TH_CASE(a_read_commits_its_session_touch_and_leaves_no_transaction_open),
 	TH_CASE(server_exits_cleanly_on_sigterm))
