@@ -1086,6 +1086,76 @@ static int consult_offers(const char *provider, const char *specialty, bool *smi
 	return n;
 }
 
+/* A search with everything but the one field under test set to what the
+ * demo has ('consult' at 'main', from the day after tomorrow); the status,
+ * its message in st, and the slots' start instants in ms (up to 500). */
+static int search(const char *type, const char *location, const char *provider, int from_day,
+		  int to_day, bool first, fd_status *st, int64_t *starts, int *n)
+{
+	Frontdesk__V1__FindSlotsRequest req = FRONTDESK__V1__FIND_SLOTS_REQUEST__INIT;
+	ProtobufCMessage *rep = NULL;
+	char from[11] = "", to[11] = "";
+	time_t now = time(NULL);
+
+	strftime(from, sizeof from, "%Y-%m-%d", localtime(&(time_t){ now + from_day * 86400 }));
+	if (to_day >= 0)
+		strftime(to, sizeof to, "%Y-%m-%d", localtime(&(time_t){ now + to_day * 86400 }));
+	req.type = (char *)type;
+	req.location = (char *)location;
+	req.provider = (char *)provider;
+	req.from_date = from;
+	req.to_date = to;
+	req.first_available = first;
+	req.limit = 500;
+	*n = 0;
+	int code = tp_call(desk, SCHED_SVC, "FindSlots", &req.base, &rep, st);
+	if (code == FD_OK) {
+		Frontdesk__V1__FindSlotsReply *r = (void *)rep;
+		for (size_t k = 0; k < r->n_slots && k < 500; k++)
+			starts[(*n)++] = r->slots[k]->starts_unix_ms;
+		protobuf_c_message_free_unpacked(rep, NULL);
+	}
+	return code;
+}
+
+/* What the search cannot resolve and the ranges it refuses get their own
+ * status and words, in a fixed order (scheduling_slots.c), and the slots
+ * come earliest first. */
+static void a_slot_search_names_what_it_cannot_find_and_the_ranges_it_refuses(void)
+{
+	static int64_t starts[500];
+	fd_status st;
+	int n;
+
+	CHECK(up());
+	CHECK_INT(search("no-such-type", "main", "", 2, 9, false, &st, starts, &n), FD_NOT_FOUND);
+	CHECK(strstr(st.message, "appointment type") != NULL);
+	CHECK_INT(search("consult", "nowhere", "", 2, 9, false, &st, starts, &n), FD_NOT_FOUND);
+	CHECK(strstr(st.message, "location") != NULL);
+	CHECK_INT(search("consult", "main", "nobody", 2, 9, true, &st, starts, &n), FD_NOT_FOUND);
+	CHECK(strstr(st.message, "provider") != NULL);
+	/* The type is checked first, whatever else is wrong. */
+	CHECK_INT(search("no-such-type", "nowhere", "nobody", 9, 2, false, &st, starts, &n),
+		  FD_NOT_FOUND);
+	CHECK(strstr(st.message, "appointment type") != NULL);
+	CHECK_INT(search("consult", "main", "", 9, 2, false, &st, starts, &n), FD_INVALID_ARGUMENT);
+	CHECK(strstr(st.message, "before the first") != NULL);
+	CHECK_INT(search("consult", "main", "", 9, 2, true, &st, starts, &n), FD_INVALID_ARGUMENT);
+	/* 92 days is the most one search covers; 93 is refused. */
+	CHECK_INT(search("consult", "main", "", 2, 2 + 92, false, &st, starts, &n),
+		  FD_INVALID_ARGUMENT);
+	CHECK(strstr(st.message, "at most 92 days") != NULL);
+	CHECK_INT(search("consult", "main", "", 2, 2 + 91, false, &st, starts, &n), FD_OK);
+	CHECK(n > 1);
+	for (int k = 1; k < n; k++)
+		CHECK_MSG(starts[k - 1] <= starts[k], "slot %d starts before slot %d", k, k - 1);
+	/* First available within the range is the earliest of the list. */
+	int64_t earliest = n ? starts[0] : 0;
+	CHECK_INT(search("consult", "main", "", 2, 2 + 91, true, &st, starts, &n), FD_OK);
+	CHECK_INT(n, 1);
+	CHECK(n == 1 && starts[0] == earliest);
+}
+
 /* The search's statement names only the filters set (scheduling_slots.c):
  * each combination of provider and specialty still filters. */
 static void slot_search_filters_by_provider_and_specialty(void)
@@ -1110,6 +1180,7 @@ static void slot_search_filters_by_provider_and_specialty(void)
 
 TH_MAIN(TH_CASE(admin_data_is_saved_listed_and_checked),
 	TH_CASE(slot_search_filters_by_provider_and_specialty),
+	TH_CASE(a_slot_search_names_what_it_cannot_find_and_the_ranges_it_refuses),
 	TH_CASE(slots_follow_the_weekly_template_on_the_grid),
 	TH_CASE(booking_takes_a_slot_and_cancel_frees_it),
 	TH_CASE(buffers_keep_neighbouring_slots_free),
