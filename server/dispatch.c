@@ -29,7 +29,9 @@
  * FRONTDESK_FAULT=crash_after_commit:<Method> in the environment at start-up,
  * the server kills itself right after that method's COMMIT and before the
  * reply leaves, so tests can prove that the desk's resend gets the stored
- * reply. Read once before main(); unset, it costs one NULL test per commit. */
+ * reply (mutations: a read that leaves no audit row commits later, with the
+ * worker's next statement, and never reaches this point). Read once before
+ * main(); unset, it costs one NULL test per commit. */
 static const char *crash_after_commit_method;
 
 __attribute__((constructor)) static void read_fault_point(void)
