@@ -114,8 +114,10 @@ static void *reply_waiter(void *arg)
 		pthread_mutex_unlock(&l->unsent_lock);
 		if (!c)
 			return NULL;
-		/* At most REPLY_SEND_TIMEOUT_MS, and those behind it time out
-		 * meanwhile: the waiter holds no slot longer than its own. */
+		/* At most REPLY_SEND_TIMEOUT_MS. The timeouts of the replies
+		 * queued behind run meanwhile, so none waits more than its
+		 * own; a slot whose reply left while it queued is recycled
+		 * late by as much, its desk already answered. */
 		nng_aio_wait(c->send_aio);
 		reply_done(c);
 	}
