@@ -40,7 +40,11 @@ shown() {
 }
 # expect_screen NAME SESSION TEXT: passes when TEXT appears.
 expect_screen() {
-	if shown "$2" "$3"; then ok "$1"; else bad "$1" "screen: $(screen "$2" | head -24)"; fi
+	if shown "$2" "$3"; then ok "$1"; else
+		# The console's stderr too: a sanitizer's report lands there.
+		bad "$1" "screen: $(screen "$2" | head -24)
+stderr: $(head -c 4000 "$work/$2.err" 2>/dev/null)"
+	fi
 }
 # expect_gone NAME SESSION TEXT: passes when TEXT is (or goes) off screen.
 expect_gone() {
